@@ -1,0 +1,75 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Printplane: serverless print management and the harness that proves it.
+// Target layout and dependency direction follow DESIGN.md §2:
+//   Core ← PrintProtocols/LDAP ← Server/Agent ← FakePrinter/Sim ← CLI
+let package = Package(
+    name: "Printplane",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "printplane", targets: ["printplane"]),
+        .library(name: "PrintProtocols", targets: ["PrintProtocols"]),
+        .library(name: "FakePrinter", targets: ["FakePrinter"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+    ],
+    targets: [
+        // AppSocket/RAW, RFC 1179 LPD, PJL and page counting: shared by the agent and the fake printer.
+        .target(
+            name: "PrintProtocols",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ],
+            path: "Sources/Reference/PrintProtocols"
+        ),
+        // The fake network printer: 9100 + 515 listeners, job store, faults, HTTP status.
+        .target(
+            name: "FakePrinter",
+            dependencies: [
+                "PrintProtocols",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        // The single CLI: maps flags onto configurations and runs services.
+        .executableTarget(
+            name: "printplane",
+            dependencies: [
+                "FakePrinter",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "PrintProtocolsTests",
+            dependencies: [
+                "PrintProtocols",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "FakePrinterTests",
+            dependencies: [
+                "FakePrinter",
+                "PrintProtocols",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+    ]
+)
