@@ -6,7 +6,7 @@ import PackageDescription
 //   Core ← PrintProtocols/LDAP ← Server/Agent ← FakePrinter/Sim ← CLI
 let package = Package(
     name: "Printplane",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "printplane", targets: ["printplane"]),
         .library(name: "PrintProtocols", targets: ["PrintProtocols"]),
@@ -26,6 +26,7 @@ let package = Package(
             name: "PrintProtocols",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "CompressNIO", package: "compress-nio"),
             ],
             path: "Sources/Reference/PrintProtocols"

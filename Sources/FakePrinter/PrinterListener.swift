@@ -1,0 +1,171 @@
+import Logging
+import NIOCore
+import NIOPosix
+import PrintProtocols
+
+/// Keeps one printer's 9100 and 515 listeners bound while it is online, and closed while
+/// it is offline (so clients get "connection refused", as from a switched-off printer).
+/// Connections run as children of the listener's discarding task group, so shutting the
+/// listener down lets in-flight jobs finish.
+struct PrinterListener {
+    let printer: VirtualPrinter
+    let configuration: FakePrinterConfiguration
+    let logger: Logger
+    let readiness: Readiness
+
+    /// Reports the ports actually bound (port 0 in the configuration picks free ones).
+    final class Readiness: Sendable {
+        let ports: AsyncStream<(raw: Int, lpd: Int)>
+        let continuation: AsyncStream<(raw: Int, lpd: Int)>.Continuation
+        init() { (ports, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1)) }
+    }
+
+    private typealias RawServer = NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+    private typealias LPDServer = NIOAsyncChannel<NIOAsyncChannel<LPDInbound, ByteBuffer>, Never>
+
+    /// Runs until `changes` ends (shutdown), then waits for in-flight connections.
+    func run(changes: AsyncStream<PrinterFaults>) async throws {
+        var rawPort = configuration.rawPort
+        var lpdPort = configuration.lpdPort
+        var bound: (raw: RawServer, lpd: LPDServer)?
+        try await withThrowingDiscardingTaskGroup { group in
+            defer { if let bound { bound.raw.channel.close(promise: nil); bound.lpd.channel.close(promise: nil) } }
+            for await faults in changes {
+                if faults.offline, let current = bound {
+                    try? await current.raw.channel.close()
+                    try? await current.lpd.channel.close()
+                    bound = nil
+                    logger.info("printer offline: listeners closed")
+                } else if !faults.offline, bound == nil {
+                    let raw = try await bindRaw(port: rawPort)
+                    let lpd = try await bindLPD(port: lpdPort)
+                    rawPort = raw.channel.localAddress?.port ?? rawPort
+                    lpdPort = lpd.channel.localAddress?.port ?? lpdPort
+                    bound = (raw, lpd)
+                    await printer.listening(raw: rawPort, lpd: lpdPort)
+                    readiness.continuation.yield((rawPort, lpdPort))
+                    group.addTask { await acceptRaw(raw) }
+                    group.addTask { await acceptLPD(lpd) }
+                }
+            }
+        }
+    }
+
+    private func acceptRaw(_ server: RawServer) async {
+        let handler = RawPrintHandler(printer: printer, logger: logger)
+        do {
+            try await withThrowingDiscardingTaskGroup { connections in
+                try await server.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        connections.addTask { await handler.handle(connection) }
+                    }
+                }
+            }
+        } catch {
+            logger.debug("RAW listener closed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func acceptLPD(_ server: LPDServer) async {
+        let handler = LPDPrintHandler(printer: printer, logger: logger)
+        do {
+            try await withThrowingDiscardingTaskGroup { connections in
+                try await server.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        connections.addTask { await handler.handle(connection) }
+                    }
+                }
+            }
+        } catch {
+            logger.debug("LPD listener closed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func bootstrap() -> ServerBootstrap {
+        ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+    }
+
+    private func bindRaw(port: Int) async throws -> RawServer {
+        let idle = configuration.idleTimeout
+        do {
+            return try await bootstrap().bind(host: printer.address, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser(timeout: idle))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                        wrappingChannelSynchronously: channel,
+                        configuration: .init(isOutboundHalfClosureEnabled: false))
+                }
+            }
+        } catch {
+            throw FakePrinterError.bindFailed("RAW on \(printer.address):\(port): \(error)")
+        }
+    }
+
+    private func bindLPD(port: Int) async throws -> LPDServer {
+        let idle = configuration.idleTimeout
+        do {
+            return try await bootstrap().bind(host: printer.address, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser(timeout: idle))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LPDCommandDecoder()))
+                    return try NIOAsyncChannel<LPDInbound, ByteBuffer>(
+                        wrappingChannelSynchronously: channel,
+                        configuration: .init(isOutboundHalfClosureEnabled: false))
+                }
+            }
+        } catch {
+            throw FakePrinterError.bindFailed("LPD on \(printer.address):\(port): \(error)")
+        }
+    }
+}
+
+/// Closes a connection that has sent nothing for `timeout`, so a silent client cannot
+/// hold a printer (or a busy slot) forever.
+final class IdleConnectionCloser: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let timeout: TimeAmount
+    private var timer: Scheduled<Void>?
+
+    init(timeout: Duration) {
+        let (seconds, attoseconds) = timeout.components
+        self.timeout = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        arm(context)
+        context.fireChannelActive()
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { arm(context) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        arm(context)
+        context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed { timer?.cancel(); timer = nil }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelInactive()
+    }
+
+    private func arm(_ context: ChannelHandlerContext) {
+        timer?.cancel()
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: timeout) {
+            loopBound.value.close(promise: nil)
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import NIOCore
+import NIOPosix
+
+/// The client halves of RAW/AppSocket and RFC 1179 LPD, used by the agent to print
+/// straight to a printer, and by tests to drive the fake printer.
+public enum PrintClient {
+    /// Sends `document` over AppSocket: connect, write, half-close (`shutdown(SHUT_WR)`),
+    /// then read the back channel until the printer closes. Returns what the printer said.
+    public static func sendRaw(
+        host: String, port: Int, document: ByteBuffer, timeout: Duration = .seconds(60),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> ByteBuffer {
+        let channel = try await connect(host: host, port: port, timeout: timeout, eventLoopGroup: eventLoopGroup)
+        return try await withDeadline(timeout, "waiting for the printer at \(host):\(port)") {
+            try await channel.executeThenClose { inbound, outbound in
+                try await outbound.write(document)
+                outbound.finish()
+                var backChannel = ByteBuffer()
+                do {
+                    for try await var chunk in inbound { backChannel.writeBuffer(&chunk) }
+                } catch {
+                    throw PrintClientError.connectionLost("\(error)")
+                }
+                return backChannel
+            }
+        }
+    }
+
+    /// A data file for `submitLPD`.
+    public struct LPDDataFile: Sendable {
+        public var name: String
+        public var contents: ByteBuffer
+        public init(name: String, contents: ByteBuffer) {
+            self.name = name
+            self.contents = contents
+        }
+    }
+
+    /// Submits one job with RFC 1179 "receive a printer job": the control file first
+    /// (or last, with `controlFileFirst: false`), each step acknowledged by the server.
+    public static func submitLPD(
+        host: String, port: Int, queue: String, control: LPDControlFile, controlFileName: String,
+        dataFiles: [LPDDataFile], controlFileFirst: Bool = true, timeout: Duration = .seconds(60),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws {
+        let channel = try await connect(host: host, port: port, timeout: timeout, eventLoopGroup: eventLoopGroup)
+        try await withDeadline(timeout, "submitting to \(host):\(port)/\(queue)") {
+            try await channel.executeThenClose { inbound, outbound in
+                var acks = inbound.makeAsyncIterator()
+                var pending = ByteBuffer()
+                func expectAck(_ step: String) async throws {
+                    while pending.readableBytes == 0 {
+                        guard var chunk = try await acks.next() else { throw PrintClientError.connectionLost("during the \(step)") }
+                        pending.writeBuffer(&chunk)
+                    }
+                    let byte = pending.readInteger(as: UInt8.self)!
+                    guard byte == 0 else { throw PrintClientError.rejected(step, byte: byte) }
+                }
+                func sendFile(_ command: LPDCommand, _ contents: ByteBuffer, step: String) async throws {
+                    try await outbound.write(command.encoded)
+                    try await expectAck("\(step) announcement")
+                    try await outbound.write(contents)
+                    try await outbound.write(ByteBuffer(bytes: [0]))
+                    try await expectAck(step)
+                }
+                let controlBytes = ByteBuffer(string: control.encoded)
+                try await outbound.write(LPDCommand.receiveJob(queue: queue).encoded)
+                try await expectAck("receive-job command")
+                if controlFileFirst {
+                    try await sendFile(.receiveControlFile(count: UInt64(controlBytes.readableBytes), name: controlFileName), controlBytes, step: "control file")
+                }
+                for file in dataFiles {
+                    try await sendFile(.receiveDataFile(count: UInt64(file.contents.readableBytes), name: file.name), file.contents, step: "data file \(file.name)")
+                }
+                if !controlFileFirst {
+                    try await sendFile(.receiveControlFile(count: UInt64(controlBytes.readableBytes), name: controlFileName), controlBytes, step: "control file")
+                }
+            }
+        }
+    }
+
+    /// Sends one daemon command that answers with text (queue state) or nothing, and
+    /// returns everything the server wrote before closing.
+    public static func lpdCommand(
+        host: String, port: Int, _ command: LPDCommand, timeout: Duration = .seconds(30),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> String {
+        let reply = try await sendRaw(host: host, port: port, document: command.encoded, timeout: timeout, eventLoopGroup: eventLoopGroup)
+        return String(buffer: reply)
+    }
+
+    private static func connect(
+        host: String, port: Int, timeout: Duration, eventLoopGroup: any EventLoopGroup
+    ) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        let (seconds, attoseconds) = timeout.components
+        do {
+            return try await ClientBootstrap(group: eventLoopGroup)
+                .connectTimeout(.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+                .channelOption(.allowRemoteHalfClosure, value: true)
+                .connect(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                            wrappingChannelSynchronously: channel,
+                            configuration: .init(isOutboundHalfClosureEnabled: true))
+                    }
+                }
+        } catch {
+            throw PrintClientError.connectFailed("\(host):\(port): \(error)")
+        }
+    }
+
+    /// Runs `body`, failing with `timedOut` if it takes longer than `timeout`.
+    static func withDeadline<T: Sendable>(_ timeout: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw PrintClientError.timedOut(what)
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+}
