@@ -91,6 +91,16 @@ struct LPDCommandDecoderTests {
         (Array("\u{05}lp\n".utf8), "remove without agent"),
     ]
 
+    @Test("a complete file followed by end of stream instead of its NUL is complete (CUPS mode=stream)")
+    func closeInsteadOfTerminator() throws {
+        var decoder = LPDCommandDecoder()
+        var input = buffer("\u{02}lp\n\u{03}3 dfA001h\nabc")
+        var out: [LPDInbound] = []
+        while let message = try decoder.next(&input, atEOF: false) { out.append(message) }
+        while let message = try decoder.next(&input, atEOF: true) { out.append(message) }
+        #expect(out == [.command(.receiveJob(queue: "lp")), .command(.receiveDataFile(count: 3, name: "dfA001h")), .fileData(buffer("abc")), .fileEnd])
+    }
+
     @Test("malformed input is an error, never a crash or a hang", arguments: malformedCases)
     func malformed(bytes: [UInt8], label: String) {
         var decoder = LPDCommandDecoder()

@@ -106,7 +106,12 @@ public struct LPDCommandDecoder: ByteToMessageDecoder, Sendable {
 
         case .fileTerminator:
             guard let byte = buffer.readInteger(as: UInt8.self) else {
-                if atEOF { throw LPDProtocolError.truncated("a file terminator") }
+                // The whole file arrived and the sender closed instead of sending the NUL:
+                // CUPS' lpd backend does exactly this in mode=stream. The file is complete.
+                if atEOF {
+                    state = .finished
+                    return .fileEnd
+                }
                 return nil
             }
             guard byte == 0 else { throw LPDProtocolError.missingFileTerminator(byte) }
