@@ -37,20 +37,22 @@ echo "demo: printing with the CUPS lpd backend (LPR), 2 copies"
 DEVICE_URI="lpd://127.0.0.1:$lpd_port/passthru?manual_copies=no" /usr/lib/cups/backend/lpd 2 bob "quarterly.pdf" 2 "" "$work/demo.pdf" 2>/dev/null
 
 echo "demo: what the printer recorded (GET /printers/0/jobs):"
-curl -fs "http://127.0.0.1:$http_port/printers/0/jobs" | python3 -c '
+curl -fs "http://127.0.0.1:$http_port/printers/0/jobs" > "$work/jobs.json"
+python3 - "$work/jobs.json" <<'PY'
 import json, sys
-jobs = json.load(sys.stdin)
-print(f"  {\"id\":>3} {\"via\":4} {\"user\":6} {\"name\":14} {\"language\":10} {\"pages\":>5} {\"copies\":>6} {\"bytes\":>8}")
+jobs = json.load(open(sys.argv[1]))
+row = "  {:>3} {:4} {:6} {:14} {:10} {:>5} {:>6} {:>8}"
+print(row.format("id", "via", "user", "name", "language", "pages", "copies", "bytes"))
 for j in jobs:
     d = j["documents"][0]
-    print(f"  {j[\"id\"]:>3} {j[\"transport\"]:4} {(j.get(\"user\") or \"-\"):6} {(j.get(\"job_name\") or \"-\"):14} {d[\"language\"]:10} {str(d[\"pages\"]):>5} {d[\"copies\"]:>6} {j[\"bytes\"]:>8}")
-expected = [3, 3, 3, 3]
+    print(row.format(j["id"], j["transport"], j.get("user") or "-", (j.get("job_name") or "-")[:14],
+                     d["language"], str(d["pages"]), d["copies"], j["bytes"]))
 got = [j["documents"][0]["pages"] for j in jobs]
 impressions = sum(j["impressions"] or 0 for j in jobs)
-if got != expected or impressions != 15:
-    sys.exit(f"demo: FAILED: pages {got}, impressions {impressions} (expected {expected}, 15)")
-print(f"demo: OK: 4 jobs, {impressions} impressions counted, all pages right")
-'
+if got != [3, 3, 3, 3] or impressions != 15:
+    sys.exit(f"demo: FAILED: pages {got}, impressions {impressions} (expected [3, 3, 3, 3] and 15)")
+print(f"demo: OK: 4 jobs, {impressions} impressions, every page count right")
+PY
 echo "demo: PJL status readback on the back channel:"
 printf '\033%%-12345X@PJL INFO STATUS\r\n@PJL INFO PAGECOUNT\r\n\033%%-12345X' > "$work/query"
 python3 - "$raw_port" "$work/query" <<'PY'
