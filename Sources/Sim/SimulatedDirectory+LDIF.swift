@@ -8,9 +8,11 @@ extension SimulatedDirectory {
     /// Values that are not SAFE-STRINGs (binary objectSid/objectGUID, or text with a leading
     /// space, colon or `<`, or non-ASCII) are written base64-encoded with `::`.
     public func ldif() -> String {
-        var text = "version: 1\n"
-        for entry in self.entries {
-            text += "\n" + Self.line("dn", Array(entry.dn.description.utf8))
+        // No `version: 1` line: OpenLDAP's slapadd rejects it, and RFC 2849 readers treat a
+        // file without it as version 1.
+        var text = ""
+        for (position, entry) in self.entries.enumerated() {
+            text += (position == 0 ? "" : "\n") + Self.line("dn", Array(entry.dn.description.utf8))
             for attribute in entry.attributes {
                 for value in attribute.values { text += Self.line(attribute.type, value) }
             }
