@@ -42,10 +42,11 @@ public struct SimulatedADBackend: LDAPServerBackend {
             // RFC 4513 §5.1.2: unauthenticated binds should be refused.
             return LDAPBindReply(result: LDAPResult(.unwillingToPerform, diagnosticMessage: "00002028: LdapErr: DSID-0C090255, comment: unauthenticated bind is not allowed, data 0, v4563"), delay: delay)
         }
-        guard !faults.rejectBinds,
-              let account = self.directory.account(named: request.name),
+        // The reject-binds fault spares Administrator, so the admin switch can always undo it.
+        guard let account = self.directory.account(named: request.name),
               let sam = account.string("sAMAccountName"),
-              password == self.directory.password(for: sam)
+              password == self.directory.password(for: sam),
+              !faults.rejectBinds || sam.lowercased() == "administrator"
         else {
             return LDAPBindReply(result: LDAPResult(.invalidCredentials, diagnosticMessage: Self.invalidCredentialsDiagnostic), delay: delay)
         }

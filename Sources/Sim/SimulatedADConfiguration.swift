@@ -60,7 +60,8 @@ public struct SimulatedADFaults: Sendable, Hashable, CustomStringConvertible {
     public var refuseConnections: Bool
     /// Searches send this many entries and then the connection is dropped without a result.
     public var dropSearchAfterEntries: Int?
-    /// Every bind fails with invalidCredentials, as if the service account's password changed.
+    /// Every bind fails with invalidCredentials, as if the service account's password changed
+    /// (Administrator is spared, so the admin switch can always turn it off again).
     public var rejectBinds: Bool
 
     public init(
