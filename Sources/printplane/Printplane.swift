@@ -15,6 +15,6 @@ struct Printplane: AsyncParsableCommand {
 
             Run `printplane help <subcommand>` for examples.
             """,
-        subcommands: [PrinterCommand.self]
+        subcommands: [PrinterCommand.self, ADCommand.self]
     )
 }

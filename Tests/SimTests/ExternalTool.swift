@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+/// Runs real peers (ldap-utils, slapd) with a hard timeout, so a hung tool fails the test
+/// instead of hanging it. A missing tool fails loudly with the command that installs it.
+enum ExternalTool {
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    struct Missing: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static let packages = ["ldapsearch": "ldap-utils", "ldapwhoami": "ldap-utils", "ldapexop": "ldap-utils", "slapd": "slapd", "slapadd": "slapd"]
+
+    static func path(of tool: String) throws -> String {
+        for directory in ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"] {
+            let candidate = "\(directory)/\(tool)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw Missing(description: "\(tool) is not installed; install it with: apt-get install -y \(packages[tool] ?? tool) (or run scripts/bootstrap.sh)")
+    }
+
+    /// Runs `tool` with `arguments`, killed after `timeout` seconds.
+    static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:], timeout: Int = 30) async throws -> Output {
+        let executable = try self.path(of: tool)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pp-tool-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let stdoutURL = directory.appendingPathComponent("stdout")
+        let stderrURL = directory.appendingPathComponent("stderr")
+        FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments = ["--kill-after=5", String(timeout), executable] + arguments
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { $1 }
+        process.environment = env
+        process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
+        process.standardError = try FileHandle(forWritingTo: stderrURL)
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do {
+                try process.run()
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
+        let stdout = String(decoding: (try? Data(contentsOf: stdoutURL)) ?? Data(), as: UTF8.self)
+        let stderr = String(decoding: (try? Data(contentsOf: stderrURL)) ?? Data(), as: UTF8.self)
+        if status == 124 { Issue.record("\(tool) timed out after \(timeout)s: \(stderr)") }
+        return Output(status: status, stdout: stdout, stderr: stderr)
+    }
+}
+
+/// Reads `ldapsearch -LLL -o ldif-wrap=no` output into entries (DN → attribute → values).
+enum LDIFReader {
+    struct Entry: Equatable {
+        var dn: String
+        var attributes: [String: [[UInt8]]]
+    }
+
+    static func entries(_ text: String) -> [Entry] {
+        var entries: [Entry] = []
+        for block in text.components(separatedBy: "\n\n") {
+            var current: Entry?
+            for line in block.split(separator: "\n") where !line.hasPrefix("#") {
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                let name = String(line[..<colon])
+                var rest = line[line.index(after: colon)...]
+                var value: [UInt8]
+                if rest.hasPrefix(":") {
+                    rest = rest.dropFirst()
+                    value = Array(Data(base64Encoded: rest.trimmingCharacters(in: .whitespaces)) ?? Data())
+                } else {
+                    value = Array(rest.drop(while: { $0 == " " }).utf8)
+                }
+                if name == "dn" {
+                    current = Entry(dn: String(decoding: value, as: UTF8.self), attributes: [:])
+                } else {
+                    current?.attributes[name.lowercased(), default: []].append(value)
+                }
+            }
+            if let current { entries.append(current) }
+        }
+        return entries
+    }
+}
