@@ -15,6 +15,6 @@ struct Printplane: AsyncParsableCommand {
 
             Run `printplane help <subcommand>` for examples.
             """,
-        subcommands: []
+        subcommands: [ServerCommand.self, TokenCommand.self]
     )
 }
