@@ -113,6 +113,14 @@ public struct AgentRecord: Codable, Sendable, Hashable {
         self.enrolledAt = enrolledAt
         self.revokedAt = revokedAt
     }
+
+    enum CodingKeys: String, CodingKey {
+        case id, hostname, os
+        case machineID = "machine_id"
+        case agentVersion = "agent_version"
+        case enrolledAt = "enrolled_at"
+        case revokedAt = "revoked_at"
+    }
 }
 
 /// The result of looking up a device credential.
