@@ -120,6 +120,7 @@ func temporaryDirectory() -> String {
 func withTestServer<T: Sendable>(
     dataDirectory: String? = nil,
     store: (any Store)? = nil,
+    trustPEM: String? = nil,
     configure: (inout ServerConfiguration) -> Void = { _ in },
     _ body: (TestServer) async throws -> T
 ) async throws -> T {
@@ -135,7 +136,7 @@ func withTestServer<T: Sendable>(
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
         let port = try await server.waitUntilListening()
-        let caPEM = try String(contentsOfFile: server.identity.caCertificatePath, encoding: .utf8)
+        let caPEM = try trustPEM ?? String(contentsOfFile: server.identity.caCertificatePath, encoding: .utf8)
         let adminKey = try String(contentsOfFile: server.identity.adminKeyPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let client = try makeClient(caPEM: caPEM)
         let test = TestServer(server: server, port: port, client: client, dataDirectory: directory, adminKey: adminKey, caPEM: caPEM)

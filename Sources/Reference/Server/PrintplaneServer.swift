@@ -56,7 +56,9 @@ public struct PrintplaneServer: Service {
         self.port = port
         self.application = Application(
             router: router,
-            server: try .tls(.http1(), tlsConfiguration: identity.tlsConfiguration()),
+            server: try .tls(
+                .http1(configuration: .init(additionalChannelHandlers: [HTTPParserErrorHandler()], idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))),
+                tlsConfiguration: identity.tlsConfiguration()),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "printplane"),
             onServerRunning: { channel in
                 port.withLockedValue { $0 = channel.localAddress?.port }

@@ -40,6 +40,9 @@ public struct ServerConfiguration: Sendable {
     /// Largest total request header size answered normally; larger gets 431 (NIO's own cap is 80 KiB).
     public var maxHeaderBytes: Int = 16 * 1024
 
+    /// Seconds before an idle connection (keep-alive or slow client) is closed.
+    public var idleTimeoutSeconds: Int = 60
+
     /// The wall clock; tests inject a manual one to check expiry to the second.
     public var clock: @Sendable () -> Date = { Date() }
 
