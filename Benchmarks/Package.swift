@@ -28,5 +28,15 @@ let package = Package(
             path: "FakePrinterIngest",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "ServerBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "PrintplaneCore", package: "Printplane"),
+                .product(name: "PrintplaneServer", package: "Printplane"),
+            ],
+            path: "Server",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

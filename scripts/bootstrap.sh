@@ -16,6 +16,7 @@ declare -A PROBES=(
   [tshark]=/usr/bin/tshark
   [nginx-light]=/usr/sbin/nginx
   [wrk]=/usr/bin/wrk
+  [curl]=/usr/bin/curl
   [iproute2]=/usr/sbin/ip
   [libsqlite3-dev]=/usr/include/sqlite3.h
   [postgresql]=/usr/lib/postgresql

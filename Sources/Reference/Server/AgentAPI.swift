@@ -1,0 +1,249 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import PrintplaneCore
+
+/// The agent half of the API (DESIGN.md §3): enroll, check in, upload jobs, fetch drivers.
+struct AgentAPI: Sendable {
+    let configuration: ServerConfiguration
+    let identity: ServerIdentity
+    let store: any Store
+    let planner: CheckInPlanner
+    let shedder: LoadShedder
+    let downloads: DownloadLimiter
+    let repository: DriverRepository
+    let metrics: ServerMetrics
+
+    func register(on table: RouteTable) {
+        table.add(.post, "/api/v1/agent/enroll") { request, context in try await self.enroll(request, context) }
+        table.add(.post, "/api/v1/agent/checkin") { request, context in try await self.checkIn(request, context) }
+        table.add(.post, "/api/v1/agent/jobs") { request, context in try await self.ingest(request, context) }
+        table.add(.get, "/api/v1/agent/ping") { request, context in try await self.ping(request, context) }
+        table.add(.get, "/api/v1/drivers/{sha256}") { request, context in try await self.download(request, context) }
+        table.add(.head, "/api/v1/drivers/{sha256}") { request, context in try await self.download(request, context) }
+    }
+
+    // MARK: Authentication
+
+    /// The agent behind the bearer credential; refuses missing, malformed, unknown and revoked ones.
+    func authenticate(_ request: Request) async throws -> AgentAuthentication {
+        guard let header = request.headers[.authorization] else { throw ServerError.credentialMissing }
+        guard header.hasPrefix("Bearer "), let token = SecretToken(parsing: header.dropFirst(7)), token.kind == .device else {
+            throw ServerError.credentialMalformed
+        }
+        guard let agent = try await self.store.authenticateAgent(credentialHash: token.sha256Hex) else { throw ServerError.credentialUnknown }
+        guard !agent.credentialRevoked else { throw ServerError.credentialRevoked }
+        return agent
+    }
+
+    func jitteredInterval(stretch: Double = 1) -> Int {
+        let base = Double(self.configuration.checkInIntervalSeconds) * stretch
+        let jitter = self.configuration.checkInJitter
+        return max(1, Int((base * Double.random(in: (1 - jitter)...(1 + jitter))).rounded()))
+    }
+
+    // MARK: Handlers
+
+    func enroll(_ request: Request, _ context: ServerRequestContext) async throws -> Response {
+        let body = try await HTTPBody.decode(EnrollRequest.self, from: request, limit: self.configuration.maxJSONBodyBytes)
+        let problems = body.validationProblems
+        guard problems.isEmpty else { throw ServerError.invalidField(problems.joined(separator: "; ")) }
+        guard let token = SecretToken(parsing: body.token), token.kind == .enrollment else {
+            self.metrics.enrollmentRefusals.increment()
+            throw ServerError.token(.tokenUnknown)
+        }
+        let credential = SecretToken.generate(.device)
+        let result = try await self.store.enroll(tokenHash: token.sha256Hex, request: body, credentialHash: credential.sha256Hex, at: self.configuration.clock())
+        switch result {
+        case .failure(let refusal):
+            self.metrics.enrollmentRefusals.increment()
+            context.logger.notice("enrollment refused", metadata: ["printplane.refusal": "\(refusal.rawValue)", "printplane.hostname": "\(body.hostname)"])
+            throw ServerError.token(refusal)
+        case .success(let agent):
+            self.metrics.enrollments.increment()
+            self.planner.forget(agent.id)
+            context.logger.info("agent enrolled", metadata: ["printplane.agent.id": "\(agent.id)", "printplane.hostname": "\(agent.hostname)"])
+            return try HTTPBody.response(
+                EnrollResponse(
+                    agentID: agent.id, deviceCredential: credential.value,
+                    driverSigningPublicKey: self.identity.driverSigningKey.publicKey.base64,
+                    checkinIntervalSeconds: self.configuration.checkInIntervalSeconds,
+                    nextCheckinSeconds: self.jitteredInterval()),
+                status: .created)
+        }
+    }
+
+    func checkIn(_ request: Request, _ context: ServerRequestContext) async throws -> Response {
+        let start = ContinuousClock.now
+        let stretch: Double
+        switch self.shedder.admit() {
+        case .shed(let retryAfter):
+            self.metrics.checkInsShed.increment()
+            throw ServerError.overloaded(retryAfter: retryAfter)
+        case .admit(let factor):
+            stretch = factor
+            if factor > 1 { self.metrics.checkInsStretched.increment() }
+        }
+        let agent = try await self.authenticate(request)
+        let body = try await HTTPBody.decode(CheckInRequest.self, from: request, limit: self.configuration.maxJSONBodyBytes)
+        let outcome = try await self.planner.plan(for: agent, request: body)
+        self.metrics.checkIns.increment()
+        defer {
+            let elapsed = ContinuousClock.now - start
+            self.metrics.checkInDuration.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        }
+        switch outcome {
+        case .unchanged(let etag):
+            self.metrics.checkInsUnchanged.increment()
+            return try Self.unchangedResponse(etag: etag, next: self.jitteredInterval(stretch: stretch))
+        case .plan(let plan, let etag):
+            return try HTTPBody.response(CheckInResponse(status: .plan, etag: etag, nextCheckinSeconds: self.jitteredInterval(stretch: stretch), plan: plan))
+        }
+    }
+
+    /// The cheap answer: a fixed-shape body written without an encoder.
+    static func unchangedResponse(etag: String, next: Int) throws -> Response {
+        let text = #"{"etag":"\#(etag)","next_checkin_seconds":\#(next),"status":"unchanged"}"#
+        var headers = HTTPFields()
+        headers[.contentType] = HTTPBody.jsonMediaType
+        headers[.contentLength] = String(text.utf8.count)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    func ping(_ request: Request, _ context: ServerRequestContext) async throws -> Response {
+        let agent = try await self.authenticate(request)
+        let text = #"{"agent_id":"\#(agent.agentID.rawValue)"}"#
+        var headers = HTTPFields()
+        headers[.contentType] = HTTPBody.jsonMediaType
+        headers[.contentLength] = String(text.utf8.count)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    func ingest(_ request: Request, _ context: ServerRequestContext) async throws -> Response {
+        let agent = try await self.authenticate(request)
+        let upload = try await HTTPBody.decode(LenientJobBatch.self, from: request, limit: self.configuration.maxJobBatchBytes)
+        guard upload.slots.count <= self.configuration.maxJobsPerBatch else {
+            throw ServerError.invalidField("a batch holds at most \(self.configuration.maxJobsPerBatch) jobs")
+        }
+        var valid = [JobRecord]()
+        var rejected = [JobBatchResponse.Rejection]()
+        var seen = Set<JobID>()
+        for (index, slot) in upload.slots.enumerated() {
+            switch slot {
+            case .undecodable(let jobID, let problem):
+                rejected.append(.init(index: index, jobID: jobID, reason: "malformed_record", message: problem))
+            case .record(let record):
+                let problems = record.validationProblems
+                if !problems.isEmpty {
+                    rejected.append(.init(index: index, jobID: record.jobID, reason: "invalid_record", message: problems.joined(separator: "; ")))
+                } else if seen.insert(record.jobID).inserted {
+                    valid.append(record)
+                }
+            }
+        }
+        let result = valid.isEmpty ? JobIngestResult(accepted: [], duplicates: []) : try await self.store.recordJobs(valid, agentID: agent.agentID, receivedAt: self.configuration.clock())
+        self.metrics.jobsAccepted.increment(by: result.accepted.count)
+        self.metrics.jobsDuplicate.increment(by: result.duplicates.count)
+        self.metrics.jobsRejected.increment(by: rejected.count)
+        return try HTTPBody.response(JobBatchResponse(accepted: result.accepted, duplicates: result.duplicates, rejected: rejected))
+    }
+
+    func download(_ request: Request, _ context: ServerRequestContext) async throws -> Response {
+        _ = try await self.authenticate(request)
+        let sha256 = context.parameters.get("sha256") ?? ""
+        guard let path = self.repository.path(forSHA256: sha256) else { throw ServerError.invalidDigest }
+        guard let size = self.repository.size(ofSHA256: sha256) else { throw ServerError.notFound("driver") }
+        let etag = "\"\(sha256)\""
+        var headers = HTTPFields()
+        headers[.eTag] = etag
+        headers[.acceptRanges] = "bytes"
+        headers[.cacheControl] = "private, max-age=31536000, immutable"
+        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0.trimmingCharacters(in: .whitespaces) == "*" }) {
+            return Response(status: .notModified, headers: headers)
+        }
+        var range: ClosedRange<Int64>? = nil
+        if let header = request.headers[.range] {
+            switch ByteRange.parse(header, size: size) {
+            case .none: break
+            case .unsatisfiable:
+                var failure = HTTPBody.response(for: .rangeNotSatisfiable(size: size))
+                failure.headers[.contentRange] = "bytes */\(size)"
+                return failure
+            case .range(let parsed): range = parsed
+            }
+        }
+        headers[.contentType] = "application/octet-stream"
+        if request.method == .head {
+            headers[.contentLength] = String(size)
+            return Response(status: .ok, headers: headers)
+        }
+        guard let permit = self.downloads.tryAcquire() else {
+            self.metrics.downloadsRefused.increment()
+            throw ServerError.downloadsBusy(retryAfter: Int.random(in: 2...10))
+        }
+        let status: HTTPResponse.Status
+        let span: ClosedRange<Int64>
+        if let range {
+            status = .partialContent
+            span = range
+            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
+        } else {
+            status = .ok
+            span = 0...max(0, size - 1)
+        }
+        let length = size == 0 ? 0 : Int(span.upperBound - span.lowerBound + 1)
+        if length == 0 {
+            return Response(status: status, headers: headers, body: .init())
+        }
+        let file = try await FileIO().loadFile(path: path, range: Int(span.lowerBound)...Int(span.upperBound), context: context)
+        let metrics = self.metrics
+        metrics.downloadsInFlight.record(self.downloads.current)
+        let body = ResponseBody(contentLength: length) { writer in
+            defer { withExtendedLifetime(permit) {} }
+            let counting = CountingWriter(inner: writer, metrics: metrics)
+            let stream = file
+            try await stream.write(counting)
+        }
+        return Response(status: status, headers: headers, body: body)
+    }
+}
+
+/// Counts driver bytes as they are written to the socket.
+private struct CountingWriter: ResponseBodyWriter {
+    var inner: any ResponseBodyWriter
+    let metrics: ServerMetrics
+
+    mutating func write(_ buffer: ByteBuffer) async throws {
+        self.metrics.driverBytes.increment(by: buffer.readableBytes)
+        try await self.inner.write(buffer)
+    }
+
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
+        try await self.inner.finish(trailingHeaders)
+    }
+}
+
+/// A single `Range: bytes=…` request (RFC 9110 §14.1.2); multi-range requests are served whole.
+enum ByteRange: Equatable {
+    case none
+    case unsatisfiable
+    case range(ClosedRange<Int64>)
+
+    static func parse(_ header: String, size: Int64) -> ByteRange {
+        guard header.hasPrefix("bytes="), !header.contains(",") else { return .none }
+        let spec = header.dropFirst(6).trimmingCharacters(in: .whitespaces)
+        let parts = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return .none }
+        if parts[0].isEmpty {
+            guard let suffix = Int64(parts[1]), suffix > 0 else { return .unsatisfiable }
+            guard size > 0 else { return .unsatisfiable }
+            return .range(max(0, size - suffix)...(size - 1))
+        }
+        guard let first = Int64(parts[0]), first >= 0 else { return .none }
+        guard first < size else { return .unsatisfiable }
+        if parts[1].isEmpty { return .range(first...(size - 1)) }
+        guard let last = Int64(parts[1]), last >= first else { return .none }
+        return .range(first...min(last, size - 1))
+    }
+}

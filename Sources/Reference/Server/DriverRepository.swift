@@ -1,0 +1,70 @@
+import Crypto
+import Foundation
+import NIOCore
+import PrintplaneCore
+
+/// Driver packages on disk, content-addressed: `DATA_DIR/drivers/<sha256>`.
+///
+/// Uploads stream to a temporary file while being hashed and counted, and are
+/// refused past the size limit without buffering; the final name is the digest, so
+/// the same bytes are stored once and a name can never escape the directory.
+public struct DriverRepository: Sendable {
+    /// The blobs directory.
+    public let directory: String
+    /// Largest package accepted.
+    public let maxBytes: Int64
+
+    public init(directory: String, maxBytes: Int64) {
+        self.directory = directory
+        self.maxBytes = maxBytes
+    }
+
+    /// The path of a blob; `nil` unless `sha256` is 64 lowercase hex characters.
+    public func path(forSHA256 sha256: String) -> String? {
+        guard DriverManifest.isSHA256Hex(sha256) else { return nil }
+        return (self.directory as NSString).appendingPathComponent(sha256)
+    }
+
+    /// Stores a package from a body stream; returns its digest and size.
+    public func store<Body: AsyncSequence>(_ body: Body) async throws -> (sha256: String, size: Int64) where Body.Element == ByteBuffer {
+        let temporary = (self.directory as NSString).appendingPathComponent(".upload-\(UUID().uuidString)")
+        guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o644]) else {
+            throw ServerError.internalError
+        }
+        var keep = false
+        defer { if !keep { try? FileManager.default.removeItem(atPath: temporary) } }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+        var hasher = SHA256()
+        var size: Int64 = 0
+        do {
+            for try await chunk in body {
+                size += Int64(chunk.readableBytes)
+                if size > self.maxBytes { throw ServerError.bodyTooLarge(limit: Int(clamping: self.maxBytes)) }
+                chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+                try handle.write(contentsOf: chunk.readableBytesView)
+            }
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            try? handle.close()
+            throw error
+        }
+        let digest = hasher.finalize().hexString
+        let final = (self.directory as NSString).appendingPathComponent(digest)
+        if FileManager.default.fileExists(atPath: final) {
+            return (digest, size)
+        }
+        try FileManager.default.moveItem(atPath: temporary, toPath: final)
+        keep = true
+        return (digest, size)
+    }
+
+    /// The size of a stored blob, or `nil` if it is absent.
+    public func size(ofSHA256 sha256: String) -> Int64? {
+        guard let path = self.path(forSHA256: sha256),
+              let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let size = attributes[.size] as? NSNumber
+        else { return nil }
+        return size.int64Value
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import PrintplaneCore
+import ServiceLifecycle
+
+/// The control plane as one ``Service``: the HTTPS listener with the agent, admin and
+/// ops routes, over a ``Store``. Run it in a `ServiceGroup`; on graceful shutdown the
+/// listener stops accepting and in-flight requests (job ingest included) complete.
+public struct PrintplaneServer: Service {
+    public let configuration: ServerConfiguration
+    public let identity: ServerIdentity
+    public let store: any Store
+    public let metrics: ServerMetrics
+    /// Every (method, path) the server routes, for the OpenAPI drift test.
+    public let routes: [(method: String, path: String)]
+    private let application: Application<RouterResponder<ServerRequestContext>>
+    private let port: NIOLockedValueBox<Int?>
+
+    /// Builds the server: creates or loads the data directory's identity, opens the
+    /// store (unless one is given) and wires the routes. Nothing listens until ``run()``.
+    public static func build(configuration: ServerConfiguration, logger: Logger, store: (any Store)? = nil) throws -> PrintplaneServer {
+        let identity = try ServerIdentity.loadOrCreate(configuration: configuration, logger: logger)
+        let store = try store ?? SQLiteStore(path: configuration.sqlitePath)
+        logger.notice("database ready", metadata: ["printplane.database.path": "\((try? configuration.sqlitePath) ?? "-")"])
+        return try PrintplaneServer(configuration: configuration, identity: identity, store: store, logger: logger)
+    }
+
+    private init(configuration: ServerConfiguration, identity: ServerIdentity, store: any Store, logger: Logger) throws {
+        self.configuration = configuration
+        self.identity = identity
+        self.store = store
+        let metrics = ServerMetrics()
+        self.metrics = metrics
+        let planner = CheckInPlanner(store: store)
+        let repository = DriverRepository(
+            directory: (configuration.dataDirectory as NSString).appendingPathComponent("drivers"), maxBytes: configuration.maxDriverBytes)
+
+        let router = Router(context: ServerRequestContext.self)
+        router.add(middleware: RequestLogMiddleware(metrics: metrics, maxHeaderBytes: configuration.maxHeaderBytes))
+        let table = RouteTable(router: router)
+        AgentAPI(
+            configuration: configuration, identity: identity, store: store, planner: planner,
+            shedder: LoadShedder(softRate: configuration.checkInSoftRate, hardRate: configuration.checkInHardRate, clock: configuration.clock),
+            downloads: DownloadLimiter(limit: configuration.maxConcurrentDownloads), repository: repository, metrics: metrics
+        ).register(on: table)
+        AdminAPI(configuration: configuration, identity: identity, store: store, planner: planner, repository: repository).register(on: table)
+        OpsAPI(store: store, metrics: metrics).register(on: table)
+        self.routes = table.routes
+
+        let port = NIOLockedValueBox<Int?>(nil)
+        self.port = port
+        self.application = Application(
+            router: router,
+            server: try .tls(
+                .http1(configuration: .init(additionalChannelHandlers: [HTTPParserErrorHandler()], idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))),
+                tlsConfiguration: identity.tlsConfiguration()),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "printplane"),
+            onServerRunning: { channel in
+                port.withLockedValue { $0 = channel.localAddress?.port }
+                logger.notice("listening", metadata: [
+                    "printplane.listen": "https://\(configuration.host):\(channel.localAddress?.port ?? 0)",
+                    "printplane.ca.path": "\(identity.caCertificatePath)",
+                    "printplane.admin_key.path": "\(identity.adminKeyPath)",
+                ])
+            },
+            logger: logger
+        )
+    }
+
+    public func run() async throws {
+        try await self.application.run()
+    }
+
+    /// The bound port once listening (useful with port 0), else `nil`.
+    public var boundPort: Int? { self.port.withLockedValue { $0 } }
+
+    /// Waits until the listener is bound and returns its port.
+    public func waitUntilListening(timeout: Duration = .seconds(10)) async throws -> Int {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let port = self.boundPort { return port }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw ServerError.badRequest("the server did not start listening within \(timeout)")
+    }
+}
+
+/// `/healthz` (the process is up), `/readyz` (the database answers) and `/metrics`.
+struct OpsAPI: Sendable {
+    let store: any Store
+    let metrics: ServerMetrics
+
+    func register(on table: RouteTable) {
+        table.add(.get, "/healthz") { _, _ in try HTTPBody.response(["status": "ok"]) }
+        table.add(.get, "/readyz") { _, _ in
+            if await self.store.isReady() { return try HTTPBody.response(["status": "ready"]) }
+            return HTTPBody.response(for: .overloaded(retryAfter: 5))
+        }
+        table.add(.get, "/metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.render())))
+        }
+    }
+}

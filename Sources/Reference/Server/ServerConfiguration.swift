@@ -1,0 +1,77 @@
+import Foundation
+import NIOCore
+
+/// Everything `printplane server` can be told; each field has the default the CLI uses.
+public struct ServerConfiguration: Sendable {
+    /// Where the database, CA, keys and driver blobs live.
+    public var dataDirectory: String
+    /// Host (name or IP) to bind; also goes into the generated certificate's SANs.
+    public var host: String = "127.0.0.1"
+    /// TCP port; 0 picks a free one (tests), read back with ``PrintplaneServer/boundPort``.
+    public var port: Int = 8443
+    /// A certificate chain PEM to use instead of the generated one.
+    public var tlsCertificatePath: String?
+    /// The private key PEM for ``tlsCertificatePath``.
+    public var tlsKeyPath: String?
+    /// Extra DNS names for the generated certificate (besides `localhost` and ``host``).
+    public var additionalDNSNames: [String] = []
+    /// `sqlite:PATH`, a bare path, or `nil` for `DATA_DIR/printplane.sqlite`.
+    public var databaseURL: String?
+
+    /// The base interval between check-ins.
+    public var checkInIntervalSeconds: Int = 300
+    /// Jitter as a fraction of the interval: answers fall in `interval × (1 ± jitter)`.
+    public var checkInJitter: Double = 0.2
+    /// Check-ins per second above which intervals are stretched in proportion.
+    public var checkInSoftRate: Double = 2_000
+    /// Check-ins per second above which the server answers 503 with Retry-After.
+    public var checkInHardRate: Double = 5_000
+
+    /// Largest driver package accepted for upload.
+    public var maxDriverBytes: Int64 = 512 * 1024 * 1024
+    /// Driver downloads in flight at once; more get 503 + Retry-After.
+    public var maxConcurrentDownloads: Int = 256
+    /// Largest JSON body for enroll, check-in and admin calls.
+    public var maxJSONBodyBytes: Int = 256 * 1024
+    /// Largest job batch body.
+    public var maxJobBatchBytes: Int = 4 * 1024 * 1024
+    /// Most records in one job batch.
+    public var maxJobsPerBatch: Int = 1000
+    /// Largest total request header size answered normally; larger gets 431 (NIO's own cap is 80 KiB).
+    public var maxHeaderBytes: Int = 16 * 1024
+
+    /// Seconds before an idle connection (keep-alive or slow client) is closed.
+    public var idleTimeoutSeconds: Int = 60
+
+    /// The wall clock; tests inject a manual one to check expiry to the second.
+    public var clock: @Sendable () -> Date = { Date() }
+
+    public init(dataDirectory: String) {
+        self.dataDirectory = dataDirectory
+    }
+
+    /// Parses `--listen HOST:PORT` (IPv6 as `[::1]:8443`).
+    public mutating func setListen(_ text: String) throws {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ServerError.badRequest("--listen must be HOST:PORT, e.g. 127.0.0.1:8443 or [::1]:8443")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw ServerError.badRequest("--listen needs a host") }
+        self.host = host
+        self.port = port
+    }
+
+    /// The SQLite file path from ``databaseURL``.
+    var sqlitePath: String {
+        get throws {
+            guard let url = self.databaseURL else { return (self.dataDirectory as NSString).appendingPathComponent("printplane.sqlite") }
+            if url.hasPrefix("sqlite://") { return String(url.dropFirst("sqlite://".count)) }
+            if url.hasPrefix("sqlite:") { return String(url.dropFirst("sqlite:".count)) }
+            if url.contains("://") {
+                throw ServerError.badRequest("only sqlite: database URLs are supported by this version (PostgreSQL comes next)")
+            }
+            return url
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import HTTPTypes
+import Hummingbird
+import PrintplaneCore
+
+/// A refusal or failure of the control plane, with the reason agents and scripts branch on.
+///
+/// Domain code throws these; only the HTTP edge turns them into a status and the JSON
+/// body `{"reason": "...", "message": "..."}`.
+public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
+    private enum Code: String, Sendable, Hashable {
+        case tokenExpired = "token_expired"
+        case tokenRevoked = "token_revoked"
+        case tokenExhausted = "token_exhausted"
+        case tokenUnknown = "token_unknown"
+        case credentialMissing = "credential_missing"
+        case credentialMalformed = "credential_malformed"
+        case credentialUnknown = "credential_unknown"
+        case credentialRevoked = "credential_revoked"
+        case adminKeyInvalid = "admin_key_invalid"
+        case malformedJSON = "malformed_json"
+        case invalidField = "invalid_field"
+        case unsupportedMediaType = "unsupported_media_type"
+        case bodyTooLarge = "body_too_large"
+        case headerTooLarge = "header_too_large"
+        case notFound = "not_found"
+        case methodNotAllowed = "method_not_allowed"
+        case conflict = "conflict"
+        case invalidDigest = "invalid_digest"
+        case invalidDriverName = "invalid_driver_name"
+        case rangeNotSatisfiable = "range_not_satisfiable"
+        case overloaded = "overloaded"
+        case downloadsBusy = "downloads_busy"
+        case badRequest = "bad_request"
+        case `internal` = "internal_error"
+    }
+
+    private let code: Code
+    /// A sentence for humans.
+    public let message: String
+    /// Seconds a client should wait before retrying (503 answers).
+    public let retryAfterSeconds: Int?
+
+    private init(_ code: Code, _ message: String, retryAfter: Int? = nil) {
+        self.code = code
+        self.message = message
+        self.retryAfterSeconds = retryAfter
+    }
+
+    /// The machine-readable reason.
+    public var reason: String { self.code.rawValue }
+
+    public var description: String { "\(self.reason): \(self.message)" }
+
+    /// The refusal for an enrollment token.
+    public static func token(_ refusal: TokenRefusal) -> ServerError {
+        switch refusal {
+        case .tokenExpired: return .init(.tokenExpired, "The enrollment token has expired; ask an admin for a new one.")
+        case .tokenRevoked: return .init(.tokenRevoked, "The enrollment token was revoked.")
+        case .tokenExhausted: return .init(.tokenExhausted, "The enrollment token has been used its maximum number of times.")
+        case .tokenUnknown: return .init(.tokenUnknown, "The enrollment token is not known to this server.")
+        }
+    }
+
+    public static let credentialMissing = ServerError(.credentialMissing, "This call needs an Authorization: Bearer header.")
+    public static let credentialMalformed = ServerError(.credentialMalformed, "The Authorization header is not a well-formed bearer credential.")
+    public static let credentialUnknown = ServerError(.credentialUnknown, "The device credential is not known to this server; enroll again.")
+    public static let credentialRevoked = ServerError(.credentialRevoked, "The device credential was revoked; enroll again.")
+    public static let adminKeyInvalid = ServerError(.adminKeyInvalid, "The admin API key is missing or wrong.")
+    public static let notFound = ServerError(.notFound, "No such resource.")
+    public static let methodNotAllowed = ServerError(.methodNotAllowed, "This method is not allowed on this resource.")
+    public static let internalError = ServerError(.internal, "The server failed to handle the request; it has been logged.")
+
+    public static func malformedJSON(_ detail: String) -> ServerError { .init(.malformedJSON, "The body is not valid JSON for this call: \(detail)") }
+    public static func invalidField(_ detail: String) -> ServerError { .init(.invalidField, detail) }
+    public static func unsupportedMediaType(expected: String) -> ServerError { .init(.unsupportedMediaType, "The body must be sent as \(expected).") }
+    public static func bodyTooLarge(limit: Int) -> ServerError { .init(.bodyTooLarge, "The body is larger than the \(limit)-byte limit for this call.") }
+    public static func headerTooLarge(limit: Int) -> ServerError { .init(.headerTooLarge, "The request headers are larger than \(limit) bytes.") }
+    public static func notFound(_ what: String) -> ServerError { .init(.notFound, "No such \(what).") }
+    public static func conflict(_ detail: String) -> ServerError { .init(.conflict, detail) }
+    public static let invalidDigest = ServerError(.invalidDigest, "A driver is addressed by 64 lowercase hex characters of its SHA-256.")
+    public static func invalidDriverName(_ detail: String) -> ServerError { .init(.invalidDriverName, detail) }
+    public static func rangeNotSatisfiable(size: Int64) -> ServerError { .init(.rangeNotSatisfiable, "The Range does not overlap the \(size)-byte driver.") }
+    public static func overloaded(retryAfter: Int) -> ServerError { .init(.overloaded, "The server is shedding load; retry later.", retryAfter: retryAfter) }
+    public static func downloadsBusy(retryAfter: Int) -> ServerError { .init(.downloadsBusy, "Too many driver downloads are in progress; retry later.", retryAfter: retryAfter) }
+    public static func badRequest(_ detail: String) -> ServerError { .init(.badRequest, detail) }
+
+    /// The HTTP status this error maps to at the edge.
+    public var status: HTTPResponse.Status {
+        switch self.code {
+        case .tokenExpired, .tokenRevoked, .tokenExhausted, .tokenUnknown, .credentialMissing, .credentialMalformed,
+            .credentialUnknown, .credentialRevoked, .adminKeyInvalid:
+            return .unauthorized
+        case .malformedJSON, .invalidField, .invalidDigest, .invalidDriverName, .badRequest: return .badRequest
+        case .unsupportedMediaType: return .unsupportedMediaType
+        case .bodyTooLarge: return .contentTooLarge
+        case .headerTooLarge: return .init(code: 431, reasonPhrase: "Request Header Fields Too Large")
+        case .notFound: return .notFound
+        case .methodNotAllowed: return .methodNotAllowed
+        case .conflict: return .conflict
+        case .rangeNotSatisfiable: return .rangeNotSatisfiable
+        case .overloaded, .downloadsBusy: return .serviceUnavailable
+        case .internal: return .internalServerError
+        }
+    }
+}

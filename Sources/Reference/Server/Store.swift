@@ -1,0 +1,272 @@
+import Foundation
+import PrintplaneCore
+
+/// The control plane's storage, one intent-named method per transaction.
+///
+/// SQL stays behind this protocol: ``SQLiteStore`` is the embedded implementation; a
+/// PostgreSQL one for several server instances implements the same methods. Every
+/// admin mutation takes the ``AuditEntry`` to append in the same transaction, so the
+/// audit log can never miss an action that happened.
+public protocol Store: Sendable {
+    // MARK: Enrollment tokens
+    func createEnrollmentToken(_ token: EnrollmentTokenRecord, audit: AuditEntry) async throws
+    func enrollmentTokens() async throws -> [EnrollmentTokenRecord]
+    /// Returns `false` when no such token exists.
+    func revokeEnrollmentToken(id: EnrollmentTokenID, at: Date, audit: AuditEntry) async throws -> Bool
+
+    // MARK: Agents
+    /// Redeems a token and issues a credential in one transaction: refuses with a
+    /// ``TokenRefusal`` or returns the (new or re-used, by machine ID) agent.
+    func enroll(tokenHash: String, request: EnrollRequest, credentialHash: String, at: Date) async throws -> Result<AgentRecord, TokenRefusal>
+    /// One indexed read: the agent behind a credential hash, with the configuration generation.
+    func authenticateAgent(credentialHash: String) async throws -> AgentAuthentication?
+    func agents() async throws -> [AgentRecord]
+    /// Revokes the agent's credentials. Returns `false` when no such agent exists.
+    func revokeAgent(id: AgentID, at: Date, audit: AuditEntry) async throws -> Bool
+
+    // MARK: Configuration (each mutation bumps the generation)
+    func createPrinter(_ printer: PrinterRecord, audit: AuditEntry) async throws
+    func printers() async throws -> [PrinterRecord]
+    func deletePrinter(id: PrinterID, audit: AuditEntry) async throws -> Bool
+    func createProfile(_ profile: ProfileRecord, audit: AuditEntry) async throws
+    func profiles() async throws -> [ProfileRecord]
+    func deleteProfile(id: ProfileID, audit: AuditEntry) async throws -> Bool
+    func createAssignment(_ assignment: Assignment, audit: AuditEntry) async throws
+    func assignments() async throws -> [Assignment]
+    func deleteAssignment(id: AssignmentID, audit: AuditEntry) async throws -> Bool
+    func createDriver(_ driver: DriverRecord, audit: AuditEntry) async throws
+    func drivers() async throws -> [DriverRecord]
+    func driver(sha256: String) async throws -> DriverRecord?
+    /// Everything check-in planning needs, read in one transaction.
+    func planningSnapshot() async throws -> PlanningSnapshot
+
+    // MARK: Jobs and reports
+    /// Stores new records and ignores known job IDs, committing before it returns.
+    func recordJobs(_ jobs: [JobRecord], agentID: AgentID, receivedAt: Date) async throws -> JobIngestResult
+    func jobs(matching filter: JobFilter, limit: Int, offset: Int) async throws -> [JobRecord]
+    func jobTotals(matching filter: JobFilter) async throws -> JobTotals
+
+    // MARK: Audit and health
+    func auditEntries(limit: Int, offset: Int) async throws -> [AuditRecord]
+    /// Whether the database answers a trivial query.
+    func isReady() async -> Bool
+}
+
+/// An enrollment token as stored: its hash, never the token.
+public struct EnrollmentTokenRecord: Codable, Sendable, Hashable {
+    public var id: EnrollmentTokenID
+    public var tokenHash: String
+    public var label: String?
+    public var createdAt: Date
+    public var expiresAt: Date?
+    public var maxUses: Int?
+    public var uses: Int
+    public var revokedAt: Date?
+
+    public init(id: EnrollmentTokenID, tokenHash: String, label: String?, createdAt: Date, expiresAt: Date?, maxUses: Int?, uses: Int = 0, revokedAt: Date? = nil) {
+        self.id = id
+        self.tokenHash = tokenHash
+        self.label = label
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.maxUses = maxUses
+        self.uses = uses
+        self.revokedAt = revokedAt
+    }
+
+    /// Why the token would be refused at `now`, or `nil` if it is usable.
+    public func refusal(at now: Date) -> TokenRefusal? {
+        if self.revokedAt != nil { return .tokenRevoked }
+        if let expiresAt = self.expiresAt, now >= expiresAt { return .tokenExpired }
+        if let maxUses = self.maxUses, self.uses >= maxUses { return .tokenExhausted }
+        return nil
+    }
+
+    /// The state shown in listings: `active`, `expired`, `revoked` or `exhausted`.
+    public func state(at now: Date) -> String {
+        switch self.refusal(at: now) {
+        case nil: return "active"
+        case .tokenRevoked: return "revoked"
+        case .tokenExpired: return "expired"
+        case .tokenExhausted: return "exhausted"
+        case .tokenUnknown: return "unknown"
+        }
+    }
+}
+
+/// An enrolled workstation.
+public struct AgentRecord: Codable, Sendable, Hashable {
+    public var id: AgentID
+    public var machineID: String
+    public var hostname: String
+    public var os: String
+    public var agentVersion: String
+    public var enrolledAt: Date
+    public var revokedAt: Date?
+
+    public init(id: AgentID, machineID: String, hostname: String, os: String, agentVersion: String, enrolledAt: Date, revokedAt: Date?) {
+        self.id = id
+        self.machineID = machineID
+        self.hostname = hostname
+        self.os = os
+        self.agentVersion = agentVersion
+        self.enrolledAt = enrolledAt
+        self.revokedAt = revokedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, hostname, os
+        case machineID = "machine_id"
+        case agentVersion = "agent_version"
+        case enrolledAt = "enrolled_at"
+        case revokedAt = "revoked_at"
+    }
+}
+
+/// The result of looking up a device credential.
+public struct AgentAuthentication: Sendable, Hashable {
+    public var agentID: AgentID
+    public var hostname: String
+    public var credentialRevoked: Bool
+    /// The configuration generation at read time; plans are cached per generation.
+    public var generation: Int64
+}
+
+/// A network printer.
+public struct PrinterRecord: Codable, Sendable, Hashable {
+    public var id: PrinterID
+    public var name: String
+    public var address: String
+    public var `protocol`: PrinterProtocol
+    public var port: Int
+    public var queue: String?
+    public var location: String?
+    public var site: String?
+    public var driverID: DriverID?
+
+    public init(id: PrinterID, name: String, address: String, protocol: PrinterProtocol, port: Int, queue: String?, location: String?, site: String?, driverID: DriverID?) {
+        self.id = id
+        self.name = name
+        self.address = address
+        self.protocol = `protocol`
+        self.port = port
+        self.queue = queue
+        self.location = location
+        self.site = site
+        self.driverID = driverID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, address, `protocol`, port, queue, location, site
+        case driverID = "driver_id"
+    }
+}
+
+/// A named print profile.
+public struct ProfileRecord: Codable, Sendable, Hashable {
+    public var id: ProfileID
+    public var name: String
+    public var profile: PrintProfile
+
+    public init(id: ProfileID, name: String, profile: PrintProfile) {
+        self.id = id
+        self.name = name
+        self.profile = profile
+    }
+}
+
+/// A stored driver package: its signed manifest; the bytes live in the repository by sha256.
+public struct DriverRecord: Codable, Sendable, Hashable {
+    public var id: DriverID
+    public var manifest: SignedDriverManifest
+    public var createdAt: Date
+
+    public init(id: DriverID, manifest: SignedDriverManifest, createdAt: Date) {
+        self.id = id
+        self.manifest = manifest
+        self.createdAt = createdAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, manifest
+        case createdAt = "created_at"
+    }
+}
+
+/// Everything the planner reads, consistent as of one ``generation``.
+public struct PlanningSnapshot: Sendable {
+    public var generation: Int64
+    public var printers: [PrinterID: PrinterRecord]
+    public var profiles: [ProfileID: ProfileRecord]
+    public var drivers: [DriverID: DriverRecord]
+    public var assignments: [Assignment]
+}
+
+/// What a batch did.
+public struct JobIngestResult: Sendable, Hashable {
+    public var accepted: [JobID]
+    public var duplicates: [JobID]
+}
+
+/// Report filters; `nil` fields do not filter.
+public struct JobFilter: Sendable, Hashable {
+    public var from: Date?
+    public var to: Date?
+    public var user: String?
+    public var printer: String?
+    public var computer: String?
+
+    public init(from: Date? = nil, to: Date? = nil, user: String? = nil, printer: String? = nil, computer: String? = nil) {
+        self.from = from
+        self.to = to
+        self.user = user
+        self.printer = printer
+        self.computer = computer
+    }
+}
+
+/// Report totals. Pages count sheets' faces times copies, for printed jobs only.
+public struct JobTotals: Codable, Sendable, Hashable {
+    public var jobs: Int
+    public var pages: Int
+    public var colorPages: Int
+    /// `colorPages / pages`, 0 when there are no pages.
+    public var colorShare: Double
+
+    enum CodingKeys: String, CodingKey {
+        case jobs, pages
+        case colorPages = "color_pages"
+        case colorShare = "color_share"
+    }
+}
+
+/// Who did what, to be appended with an admin action.
+public struct AuditEntry: Sendable, Hashable {
+    public var at: Date
+    /// The admin identity (key hint) and peer address.
+    public var actor: String
+    /// A dotted verb, e.g. `token.create`.
+    public var action: String
+    /// The object's ID or name.
+    public var target: String
+    /// A short JSON or text detail, never a secret.
+    public var detail: String
+
+    public init(at: Date, actor: String, action: String, target: String, detail: String = "") {
+        self.at = at
+        self.actor = actor
+        self.action = action
+        self.target = target
+        self.detail = detail
+    }
+}
+
+/// A stored audit entry.
+public struct AuditRecord: Codable, Sendable, Hashable {
+    public var id: Int64
+    public var at: Date
+    public var actor: String
+    public var action: String
+    public var target: String
+    public var detail: String
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Logging
+import PrintplaneServer
+import ServiceLifecycle
+
+/// `printplane server`: maps flags onto ``ServerConfiguration`` and runs the control plane.
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Run the Printplane control plane (HTTPS API for agents and admins).",
+        discussion: """
+            On first start the server creates DATA_DIR with:
+              printplane.sqlite        the database (SQLite, WAL)
+              ca.pem, ca-key.pem       a private CA; give ca.pem to agents and the CLI
+              server.pem, server-key.pem  a TLS certificate for --listen's host, localhost, 127.0.0.1, ::1
+              driver-signing.key       the Ed25519 key that signs driver manifests
+              admin.key                the admin API key (mode 0600)
+              drivers/                 driver packages, named by their SHA-256
+            It logs where each is and the CA's SHA-256 fingerprint. Later starts reuse them.
+            The API is HTTPS only (TLS 1.2+); there is no plain-HTTP listener.
+
+            Examples:
+              printplane server --data-dir /var/lib/printplane
+              printplane server --data-dir ./pp --listen 0.0.0.0:8443 --dns-name print.corp.example.com
+              printplane server --data-dir ./pp --tls-cert /etc/ssl/pp.pem --tls-key /etc/ssl/pp-key.pem
+
+            Then, from another shell:
+              printplane token create --server https://127.0.0.1:8443 \\
+                  --admin-key-file ./pp/admin.key --ca-file ./pp/ca.pem --expires 1h --max-uses 50
+              curl --cacert ./pp/ca.pem https://127.0.0.1:8443/healthz
+            """
+    )
+
+    @Option(name: .customLong("data-dir"), help: "Directory for the database, keys, certificates and drivers.")
+    var dataDirectory: String
+
+    @Option(help: "Address to listen on, HOST:PORT ([::1]:8443 for IPv6).")
+    var listen: String = "127.0.0.1:8443"
+
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain to use instead of the generated one.")
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert.")
+    var tlsKey: String?
+
+    @Option(name: .customLong("dns-name"), help: "Extra DNS name for the generated certificate (repeatable).")
+    var dnsNames: [String] = []
+
+    @Option(help: "Database URL: sqlite:PATH (default DATA_DIR/printplane.sqlite).")
+    var database: String?
+
+    @Option(name: .customLong("checkin-interval"), help: "Base seconds between agent check-ins.")
+    var checkInInterval: Int = 300
+
+    @Option(name: .customLong("checkin-soft-rate"), help: "Check-ins/s above which intervals are stretched.")
+    var softRate: Double = 2_000
+
+    @Option(name: .customLong("checkin-hard-rate"), help: "Check-ins/s above which check-ins get 503 + Retry-After.")
+    var hardRate: Double = 5_000
+
+    @Option(name: .customLong("max-downloads"), help: "Driver downloads served at once; more get 503 + Retry-After.")
+    var maxDownloads: Int = 256
+
+    @Option(name: .customLong("max-driver-mb"), help: "Largest driver package accepted, in MiB.")
+    var maxDriverMiB: Int = 512
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        var configuration = ServerConfiguration(dataDirectory: self.dataDirectory)
+        try configuration.setListen(self.listen)
+        configuration.tlsCertificatePath = self.tlsCertificate
+        configuration.tlsKeyPath = self.tlsKey
+        configuration.additionalDNSNames = self.dnsNames
+        configuration.databaseURL = self.database
+        configuration.checkInIntervalSeconds = self.checkInInterval
+        configuration.checkInSoftRate = self.softRate
+        configuration.checkInHardRate = self.hardRate
+        configuration.maxConcurrentDownloads = self.maxDownloads
+        configuration.maxDriverBytes = Int64(self.maxDriverMiB) * 1024 * 1024
+
+        var logger = Logger(label: "printplane.server")
+        logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info
+        let server = try PrintplaneServer.build(configuration: configuration, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
