@@ -26,5 +26,12 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .executableTarget(
+            name: "FuzzServerInput",
+            dependencies: [
+                .product(name: "PrintplaneCore", package: "Printplane"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
     ]
 )
