@@ -17,33 +17,36 @@ enum RealPeer {
         }
     }
 
-    /// Runs `path` with `arguments` and `environment`, killing it after `timeout`.
+    /// Runs `path` with `arguments` and `environment`, killed after `timeout`. Waits through
+    /// `terminationHandler` and collects output in a file, so no thread of the (2-thread)
+    /// cooperative pool is ever blocked on a child process.
     static func run(_ path: String, _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)) async throws -> Result {
+        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("printplane-peer-\(UUID().uuidString).log").path
+        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        defer { try? output.close() }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments = ["--kill-after=5", String(timeout.components.seconds), path] + arguments
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { $1 }
         process.environment = env
-        let output = Pipe()
         process.standardOutput = output
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = ContinuousClock.now + timeout
-        // Drain output concurrently so a chatty peer never blocks on a full pipe.
-        async let collected = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-        while process.isRunning {
-            if ContinuousClock.now > deadline {
-                process.terminate()
-                Issue.record("\(path) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
-                break
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do {
+                try process.run()
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
             }
-            try await Task.sleep(for: .milliseconds(20))
         }
-        process.waitUntilExit()
-        let text = String(decoding: await collected, as: UTF8.self)
-        return Result(status: process.terminationStatus, output: text)
+        let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
+        if status == 124 { Issue.record("\(path) \(arguments.joined(separator: " ")) did not finish within \(timeout)") }
+        return Result(status: status, output: text)
     }
 
     /// Makes real documents with ghostscript: PostScript (ps2write), PDF (pdfwrite) and PCL (ljet4).
