@@ -14,6 +14,17 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
+        // Page-counting throughput on generated 100-page PostScript, PDF and PCL,
+        // against a plain memchr scan of the same bytes in the same run.
+        .executableTarget(
+            name: "PageCounting",
+            dependencies: [
+                .product(name: "PrintProtocols", package: "Printplane"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "PageCounting",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         .executableTarget(
             name: "FakePrinterIngest",
             dependencies: [

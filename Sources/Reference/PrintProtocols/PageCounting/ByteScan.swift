@@ -146,23 +146,32 @@ struct KeywordMatcher: Sendable {
     }
 }
 
-/// A small set of bytes a scanner stops at, tested 16 bytes at a time.
+/// A small set of bytes a scanner stops at, tested eight bytes at a time in a
+/// 64-bit word ("SIMD within a register"; Swift's SIMD types are far slower
+/// here than plain integer arithmetic).
 protocol StopBytes {
-    static func matches(_ block: SIMD16<UInt8>) -> SIMDMask<SIMD16<Int8>>
+    /// Non-zero when any byte of `word` is in the set.
+    static func matches(_ word: UInt64) -> UInt64
     static func contains(_ byte: UInt8) -> Bool
 }
 
 extension ByteScan {
+    /// Non-zero when some byte of `word` equals `byte` (the classic has-zero-byte test).
+    @inline(__always)
+    static func hasByte(_ word: UInt64, _ byte: UInt8) -> UInt64 {
+        let difference = word ^ (UInt64(byte) &* 0x0101_0101_0101_0101)
+        return (difference &- 0x0101_0101_0101_0101) & ~difference & 0x8080_8080_8080_8080
+    }
+
     /// The index of the first byte of `S` in `bytes[start...]`, or `bytes.count`.
     @inline(__always)
     static func firstIndex<S: StopBytes>(of _: S.Type, in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
         var index = start
         let count = bytes.count
         if let base = bytes.baseAddress {
-            while index + 16 <= count {
-                let block = base.loadUnaligned(fromByteOffset: index, as: SIMD16<UInt8>.self)
-                if any(S.matches(block)) { break }
-                index += 16
+            while index + 8 <= count {
+                if S.matches(base.loadUnaligned(fromByteOffset: index, as: UInt64.self)) != 0 { break }
+                index += 8
             }
         }
         while index < count && !S.contains(bytes[index]) { index += 1 }

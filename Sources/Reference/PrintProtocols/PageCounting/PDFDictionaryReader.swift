@@ -11,6 +11,10 @@ struct PDFDictionarySummary: Sendable, Equatable {
     }
 
     var kind = Kind.other
+    /// Whether `/Type` was present at all.
+    var hasType = false
+    /// Whether `/Kids` was present (a page-tree node, even when its `/Type` is missing).
+    var hasKids = false
     var hasParent = false
     var count: Int?
     var length: Length?
@@ -51,7 +55,7 @@ struct PDFDictionaryReader: Sendable {
 
     /// The top-level keys we read.
     private enum Key: Sendable, Equatable {
-        case type, parent, count, length, filter, decodeParameters, objectCount, first, pages, root, ignored
+        case type, kids, parent, count, length, filter, decodeParameters, objectCount, first, pages, root, ignored
     }
 
     /// Starts reading just after the dictionary's opening `<<`.
@@ -67,6 +71,7 @@ struct PDFDictionaryReader: Sendable {
                 settlePendingInteger()
                 if keyState == .expectValue {
                     if key == .filter && token == .arrayOpen { collectingFilterArray = true }
+                    if key == .kids { summary.hasKids = true }
                     if key == .decodeParameters { summary.hasDecodeParameters = true }
                     if key == .parent { summary.hasParent = true }
                 }
@@ -80,6 +85,10 @@ struct PDFDictionaryReader: Sendable {
                 collectingFilterArray = false
             } else if depth <= 0 {
                 settlePendingInteger()
+                if !summary.hasType && summary.hasKids && summary.count != nil {
+                    // Some writers leave out a node's /Type; /Kids and /Count still make it a page-tree node.
+                    summary.kind = .pages
+                }
                 return summary
             }
             return nil
@@ -135,6 +144,7 @@ struct PDFDictionaryReader: Sendable {
     private mutating func setValue(_ token: PDFLexer.Token, text: [UInt8]) {
         switch key {
         case .type:
+            summary.hasType = true
             guard token == .name else { return }
             summary.kind = Self.kind(text)
         case .parent:
@@ -173,7 +183,11 @@ struct PDFDictionaryReader: Sendable {
     private static func key(_ text: [UInt8]) -> Key {
         switch text.count {
         case 1: return ByteScan.equals(text, "N") ? .objectCount : .ignored
-        case 4: return ByteScan.equals(text, "Type") ? .type : ByteScan.equals(text, "Root") ? .root : .ignored
+        case 4:
+            if ByteScan.equals(text, "Type") { return .type }
+            if ByteScan.equals(text, "Root") { return .root }
+            if ByteScan.equals(text, "Kids") { return .kids }
+            return .ignored
         case 5:
             if ByteScan.equals(text, "Count") { return .count }
             if ByteScan.equals(text, "First") { return .first }

@@ -64,7 +64,7 @@ struct PostScriptPageScanner: Sendable {
         var index = 0
         let count = bytes.count
         while index < count {
-            // Fast path: nothing pending, skip 16 bytes at a time to the next byte that can matter here.
+            // Fast path: nothing pending, skip eight bytes at a time to the next byte that can matter here.
             if !capturingLine && !capturingName && !expectingCopies && !atLineStart
                 && !sawLessThan && !sawTilde && lexical != .stringEscape
             {
@@ -249,9 +249,9 @@ struct PostScriptPageScanner: Sendable {
 /// Where PostScript code can change the scanner's state: line ends, comments, strings, names, `<~`.
 private enum CodeStops: StopBytes {
     @inline(__always)
-    static func matches(_ block: SIMD16<UInt8>) -> SIMDMask<SIMD16<Int8>> {
-        (block .== 0x0A) .| (block .== 0x0D) .| (block .== 0x25) .| (block .== 0x28) .| (block .== 0x2F)
-            .| (block .== 0x3C)
+    static func matches(_ word: UInt64) -> UInt64 {
+        ByteScan.hasByte(word, 0x0A) | ByteScan.hasByte(word, 0x0D) | ByteScan.hasByte(word, 0x25)
+            | ByteScan.hasByte(word, 0x28) | ByteScan.hasByte(word, 0x2F) | ByteScan.hasByte(word, 0x3C)
     }
     @inline(__always)
     static func contains(_ byte: UInt8) -> Bool {
@@ -262,8 +262,9 @@ private enum CodeStops: StopBytes {
 /// Inside a string: line ends, nesting and escapes.
 private enum StringStops: StopBytes {
     @inline(__always)
-    static func matches(_ block: SIMD16<UInt8>) -> SIMDMask<SIMD16<Int8>> {
-        (block .== 0x0A) .| (block .== 0x0D) .| (block .== 0x28) .| (block .== 0x29) .| (block .== 0x5C)
+    static func matches(_ word: UInt64) -> UInt64 {
+        ByteScan.hasByte(word, 0x0A) | ByteScan.hasByte(word, 0x0D) | ByteScan.hasByte(word, 0x28)
+            | ByteScan.hasByte(word, 0x29) | ByteScan.hasByte(word, 0x5C)
     }
     @inline(__always)
     static func contains(_ byte: UInt8) -> Bool {
@@ -274,8 +275,8 @@ private enum StringStops: StopBytes {
 /// Inside a comment: only the line end.
 private enum LineStops: StopBytes {
     @inline(__always)
-    static func matches(_ block: SIMD16<UInt8>) -> SIMDMask<SIMD16<Int8>> {
-        (block .== 0x0A) .| (block .== 0x0D)
+    static func matches(_ word: UInt64) -> UInt64 {
+        ByteScan.hasByte(word, 0x0A) | ByteScan.hasByte(word, 0x0D)
     }
     @inline(__always)
     static func contains(_ byte: UInt8) -> Bool { byte == 0x0A || byte == 0x0D }
@@ -284,8 +285,9 @@ private enum LineStops: StopBytes {
 /// Inside ASCII85 data: line ends and the `~>` end.
 private enum ASCII85Stops: StopBytes {
     @inline(__always)
-    static func matches(_ block: SIMD16<UInt8>) -> SIMDMask<SIMD16<Int8>> {
-        (block .== 0x0A) .| (block .== 0x0D) .| (block .== 0x7E) .| (block .== 0x3E)
+    static func matches(_ word: UInt64) -> UInt64 {
+        ByteScan.hasByte(word, 0x0A) | ByteScan.hasByte(word, 0x0D) | ByteScan.hasByte(word, 0x7E)
+            | ByteScan.hasByte(word, 0x3E)
     }
     @inline(__always)
     static func contains(_ byte: UInt8) -> Bool { byte == 0x0A || byte == 0x0D || byte == 0x7E || byte == 0x3E }
