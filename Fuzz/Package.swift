@@ -33,5 +33,12 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .executableTarget(
+            name: "FuzzPageCounter",
+            dependencies: [
+                .product(name: "PrintProtocols", package: "Printplane"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
     ]
 )
