@@ -85,15 +85,16 @@ enum IngestRun {
                 printerBest = min(printerBest, try await time { _ = try await PrintClient.sendRaw(host: "127.0.0.1", port: printerPort, document: document, timeout: .seconds(60)) })
             }
             let jobs = await service.printers[0].jobs()
-            guard jobs.count == 3, jobs.allSatisfy({ $0.pages == expectedPages && $0.bytes == UInt64(size) }) else {
-                throw CancellationError()
+            let sent = UInt64(document.readableBytes)
+            guard jobs.count == 3, jobs.allSatisfy({ $0.pages == expectedPages && $0.bytes == sent }) else {
+                throw IngestCheckFailed(detail: "expected 3 jobs of \(sent) bytes and \(expectedPages) pages, got \(jobs.map { ($0.bytes, $0.pages as Int?) })")
             }
             await group.triggerGracefulShutdown()
             discard.close()
             try await tasks.waitForAll()
             func mbps(_ duration: Duration) -> Double {
                 let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-                return Double(size) / 1_048_576 / seconds
+                return Double(document.readableBytes) / 1_048_576 / seconds
             }
             return Result(printerMBps: mbps(printerBest), discardMBps: mbps(discardBest), pages: expectedPages)
         }
@@ -104,6 +105,10 @@ enum IngestRun {
         try await body()
         return ContinuousClock.now - start
     }
+}
+
+struct IngestCheckFailed: Error {
+    var detail: String
 }
 
 /// The reference: accepts, reads to end of file and throws the bytes away, then closes,
