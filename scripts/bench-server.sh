@@ -5,7 +5,7 @@
 #   2. a 50 MB driver downloaded by 200 concurrent clients vs nginx serving the same file over TLS,
 #      with the server's peak RSS sampled every 0.5 s
 #   3. job ingest in batches of 100 records (records/s, checked against the stored count)
-# Usage: scripts/bench-server.sh [SECONDS_PER_RUN]   (default 10)
+# Usage: [SKIP_BUILD=1] scripts/bench-server.sh [SECONDS_PER_RUN]   (default 10)
 # Needs: wrk, nginx (nginx-light), curl, python3. Builds the release binary through the build lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +15,8 @@ for tool in wrk nginx curl python3; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install -y wrk nginx-light curl python3" >&2; exit 2; }
 done
 LOCK=scripts/locked-build.sh; [ -x "$LOCK" ] || LOCK=/work/main/scripts/locked-build.sh
-"$LOCK" swift build -c release --product printplane >/dev/null
+# SKIP_BUILD=1 reuses an existing release binary (e.g. while another build holds the lock).
+[ "${SKIP_BUILD:-0}" = 1 ] || "$LOCK" swift build -c release --product printplane >/dev/null
 BIN=$(swift build -c release --show-bin-path)/printplane
 
 W=$(mktemp -d /tmp/printplane-bench.XXXXXX)

@@ -196,31 +196,10 @@ struct AgentAPI: Sendable {
         if length == 0 {
             return Response(status: status, headers: headers, body: .init())
         }
-        let file = try await FileIO().loadFile(path: path, range: Int(span.lowerBound)...Int(span.upperBound), context: context)
         let metrics = self.metrics
         metrics.downloadsInFlight.record(self.downloads.current)
-        let body = ResponseBody(contentLength: length) { writer in
-            defer { withExtendedLifetime(permit) {} }
-            let counting = CountingWriter(inner: writer, metrics: metrics)
-            let stream = file
-            try await stream.write(counting)
-        }
+        let body = self.repository.streamBody(path: path, range: span, permit: permit, eventLoop: context.eventLoop) { metrics.driverBytes.increment(by: $0) }
         return Response(status: status, headers: headers, body: body)
-    }
-}
-
-/// Counts driver bytes as they are written to the socket.
-private struct CountingWriter: ResponseBodyWriter {
-    var inner: any ResponseBodyWriter
-    let metrics: ServerMetrics
-
-    mutating func write(_ buffer: ByteBuffer) async throws {
-        self.metrics.driverBytes.increment(by: buffer.readableBytes)
-        try await self.inner.write(buffer)
-    }
-
-    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
-        try await self.inner.finish(trailingHeaders)
     }
 }
 

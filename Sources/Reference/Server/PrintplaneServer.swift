@@ -86,7 +86,7 @@ public struct PrintplaneServer: Service {
             if let port = self.boundPort { return port }
             try await Task.sleep(for: .milliseconds(10))
         }
-        throw ServerError.badRequest("the server did not start listening within \(timeout)")
+        throw ServerError.invalidConfiguration("the server did not start listening within \(timeout)")
     }
 }
 

@@ -53,11 +53,11 @@ public struct ServerConfiguration: Sendable {
     /// Parses `--listen HOST:PORT` (IPv6 as `[::1]:8443`).
     public mutating func setListen(_ text: String) throws {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-            throw ServerError.badRequest("--listen must be HOST:PORT, e.g. 127.0.0.1:8443 or [::1]:8443")
+            throw ServerError.invalidConfiguration("--listen must be HOST:PORT, e.g. 127.0.0.1:8443 or [::1]:8443")
         }
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { throw ServerError.badRequest("--listen needs a host") }
+        guard !host.isEmpty else { throw ServerError.invalidConfiguration("--listen needs a host") }
         self.host = host
         self.port = port
     }
@@ -69,7 +69,7 @@ public struct ServerConfiguration: Sendable {
             if url.hasPrefix("sqlite://") { return String(url.dropFirst("sqlite://".count)) }
             if url.hasPrefix("sqlite:") { return String(url.dropFirst("sqlite:".count)) }
             if url.contains("://") {
-                throw ServerError.badRequest("only sqlite: database URLs are supported by this version (PostgreSQL comes next)")
+                throw ServerError.invalidConfiguration("only sqlite: database URLs are supported by this version (PostgreSQL comes next)")
             }
             return url
         }

@@ -31,6 +31,7 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
         case overloaded = "overloaded"
         case downloadsBusy = "downloads_busy"
         case badRequest = "bad_request"
+        case invalidConfiguration = "invalid_configuration"
         case `internal` = "internal_error"
     }
 
@@ -83,6 +84,8 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
     public static func overloaded(retryAfter: Int) -> ServerError { .init(.overloaded, "The server is shedding load; retry later.", retryAfter: retryAfter) }
     public static func downloadsBusy(retryAfter: Int) -> ServerError { .init(.downloadsBusy, "Too many driver downloads are in progress; retry later.", retryAfter: retryAfter) }
     public static func badRequest(_ detail: String) -> ServerError { .init(.badRequest, detail) }
+    /// A start-up problem: flags, files in the data directory, the listener.
+    public static func invalidConfiguration(_ detail: String) -> ServerError { .init(.invalidConfiguration, detail) }
 
     /// The HTTP status this error maps to at the edge.
     public var status: HTTPResponse.Status {
@@ -99,7 +102,7 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
         case .conflict: return .conflict
         case .rangeNotSatisfiable: return .rangeNotSatisfiable
         case .overloaded, .downloadsBusy: return .serviceUnavailable
-        case .internal: return .internalServerError
+        case .internal, .invalidConfiguration: return .internalServerError
         }
     }
 }

@@ -40,7 +40,7 @@ public struct ServerIdentity: Sendable {
             keyPath = givenKey
             logger.info("using the given TLS certificate", metadata: ["printplane.tls.cert": "\(givenCert)", "printplane.tls.key": "\(givenKey)"])
         } else if configuration.tlsCertificatePath != nil || configuration.tlsKeyPath != nil {
-            throw ServerError.badRequest("--tls-cert and --tls-key must be given together")
+            throw ServerError.invalidConfiguration("--tls-cert and --tls-key must be given together")
         } else {
             let ca: CertificateAuthority
             if fm.fileExists(atPath: caPath) {
@@ -75,7 +75,7 @@ public struct ServerIdentity: Sendable {
         let signingKey: Curve25519.Signing.PrivateKey
         if fm.fileExists(atPath: signingPath) {
             let text = try String(contentsOfFile: signingPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard let raw = Data(base64Encoded: text) else { throw ServerError.badRequest("\(signingPath) is not a base64 Ed25519 key") }
+            guard let raw = Data(base64Encoded: text) else { throw ServerError.invalidConfiguration("\(signingPath) is not a base64 Ed25519 key") }
             signingKey = try Curve25519.Signing.PrivateKey(rawRepresentation: raw)
         } else {
             signingKey = Curve25519.Signing.PrivateKey()
@@ -126,7 +126,7 @@ public struct ServerIdentity: Sendable {
         let fm = FileManager.default
         let temporary = path + ".tmp"
         guard fm.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: mode]) else {
-            throw ServerError.badRequest("cannot write \(temporary)")
+            throw ServerError.invalidConfiguration("cannot write \(temporary)")
         }
         _ = try? fm.removeItem(atPath: path)
         try fm.moveItem(atPath: temporary, toPath: path)
