@@ -40,5 +40,12 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .executableTarget(
+            name: "FuzzLDAP",
+            dependencies: [
+                .product(name: "LDAP", package: "Printplane"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
     ]
 )
