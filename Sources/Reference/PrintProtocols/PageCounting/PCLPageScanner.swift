@@ -99,6 +99,19 @@ struct PCLPageScanner: Sendable {
                 if dataRemaining == 0 { endData() }
             case .hpgl:
                 index = scanHPGL(bytes, from: index)
+            case .value:
+                // Digits in a tight loop; anything else goes through the state machine.
+                while index < count {
+                    let byte = bytes[index]
+                    guard ByteScan.isDigit(byte), !valueGarbage, !valueInFraction else { break }
+                    value = ByteScan.saturatingDecimalStep(value, byte)
+                    valueHasDigits = true
+                    index += 1
+                }
+                if index < count {
+                    valueByte(bytes[index])
+                    index += 1
+                }
             default:
                 step(bytes[index])
                 index += 1
@@ -119,6 +132,11 @@ struct PCLPageScanner: Sendable {
         let count = bytes.count
         while index < count {
             if marked || definingMacro {
+                if bytes[index] == ByteScan.esc {
+                    // The usual case after binary data: the next command follows at once.
+                    mode = .escape
+                    return index + 1
+                }
                 // Only ESC and FF matter now: jump with memchr.
                 let nextEscape = ByteScan.firstIndex(of: ByteScan.esc, in: bytes, from: index) ?? count
                 if !definingMacro,
@@ -276,6 +294,19 @@ struct PCLPageScanner: Sendable {
     private mutating func parameter(_ command: UInt8, combined: Bool) {
         let argument = valueNegative ? -value : value
         let count = max(argument, 0)
+        if parameterClass == UInt8(ascii: "*") && group == UInt8(ascii: "b") && command == UInt8(ascii: "W") {
+            // A raster row, by far the most frequent command: no table lookups.
+            if count > 0 {
+                if !definingMacro { marked = true }
+                dataRemaining = count
+                dataContinuesCombined = combined
+                mode = .data
+            } else {
+                mode = combined ? .value : .text
+            }
+            beginValue()
+            return
+        }
         let carriesData = Self.carriesData(parameterClass, group, command)
         execute(command, argument)
         if mode == .hpgl {

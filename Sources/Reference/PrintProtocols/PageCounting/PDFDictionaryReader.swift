@@ -19,7 +19,7 @@ struct PDFDictionarySummary: Sendable, Equatable {
     var count: Int?
     var length: Length?
     /// The stream filters, outermost first (`/Filter /FlateDecode` or an array of names).
-    var filters: [Kind.FilterName] = []
+    var filters: [Filter] = []
     var hasDecodeParameters = false
     var objectCount: Int?
     var firstOffset: Int?
@@ -29,9 +29,9 @@ struct PDFDictionarySummary: Sendable, Equatable {
     var rootReference: Int?
 }
 
-extension PDFDictionarySummary.Kind {
+extension PDFDictionarySummary {
     /// The stream filters we tell apart.
-    enum FilterName: Sendable, Equatable {
+    enum Filter: Sendable, Equatable {
         case flate, other
     }
 }
@@ -212,7 +212,7 @@ struct PDFDictionaryReader: Sendable {
         return .other
     }
 
-    private static func filterName(_ text: [UInt8]) -> PDFDictionarySummary.Kind.FilterName {
+    private static func filterName(_ text: [UInt8]) -> PDFDictionarySummary.Filter {
         ByteScan.equals(text, "FlateDecode") || ByteScan.equals(text, "Fl") ? .flate : .other
     }
 }
