@@ -76,6 +76,7 @@ let package = Package(
             name: "Sim",
             dependencies: [
                 "LDAP",
+                "PrintplaneCore",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,8 +1,6 @@
-import Crypto
 import Foundation
 import NIOSSL
-import SwiftASN1
-import X509
+import PrintplaneCore
 
 /// An ephemeral certificate authority and server certificate for the simulated AD's LDAPS and
 /// StartTLS, generated at start so nobody has to make certificates to try it.
@@ -18,64 +16,19 @@ public struct SimulatedADCertificateAuthority: Sendable {
     /// The server's private key, PEM-encoded (PKCS#8).
     public let serverPrivateKeyPEM: String
 
-    /// Generates a P-256 CA and a server certificate for `hostnames`, valid for 30 days.
+    /// Generates a P-256 CA and a server certificate for `hostnames`, valid for 30 days, with
+    /// the control plane's `CertificateAuthority` (one CA generator for the whole project).
     public init(hostnames: [String], commonName: String = "Printplane simulated AD") throws {
-        let now = Date()
-        let caKey = P256.Signing.PrivateKey()
-        let caPrivateKey = Certificate.PrivateKey(caKey)
-        let caName = try X509.DistinguishedName {
-            OrganizationName("Printplane")
-            CommonName("\(commonName) CA")
+        let authority = try CertificateAuthority.generate(commonName: "\(commonName) CA")
+        var dnsNames: [String] = []
+        var addresses: [IPAddress] = []
+        for host in hostnames {
+            if let address = IPAddress(host) { addresses.append(address) } else { dnsNames.append(host) }
         }
-        let ca = try Certificate(
-            version: .v3,
-            serialNumber: Certificate.SerialNumber(),
-            publicKey: caPrivateKey.publicKey,
-            notValidBefore: now.addingTimeInterval(-300),
-            notValidAfter: now.addingTimeInterval(30 * 24 * 3600),
-            issuer: caName,
-            subject: caName,
-            signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
-                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
-                SubjectKeyIdentifier(hash: caPrivateKey.publicKey)
-            },
-            issuerPrivateKey: caPrivateKey
-        )
-
-        let serverKey = P256.Signing.PrivateKey()
-        let serverPrivateKey = Certificate.PrivateKey(serverKey)
-        let names: [GeneralName] = hostnames.map { host in
-            if let address = Self.ipAddressBytes(host) {
-                return .ipAddress(ASN1OctetString(contentBytes: address[...]))
-            }
-            return .dnsName(host)
-        }
-        let server = try Certificate(
-            version: .v3,
-            serialNumber: Certificate.SerialNumber(),
-            publicKey: serverPrivateKey.publicKey,
-            notValidBefore: now.addingTimeInterval(-300),
-            notValidAfter: now.addingTimeInterval(30 * 24 * 3600),
-            issuer: caName,
-            subject: try X509.DistinguishedName {
-                OrganizationName("Printplane")
-                CommonName(hostnames.first ?? "localhost")
-            },
-            signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.notCertificateAuthority)
-                Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
-                try ExtendedKeyUsage([.serverAuth])
-                SubjectAlternativeNames(names)
-                AuthorityKeyIdentifier(keyIdentifier: SubjectKeyIdentifier(hash: caPrivateKey.publicKey).keyIdentifier)
-            },
-            issuerPrivateKey: caPrivateKey
-        )
-        self.caCertificatePEM = try ca.serializeAsPEM().pemString
-        self.serverCertificatePEM = try server.serializeAsPEM().pemString
-        self.serverPrivateKeyPEM = serverKey.pemRepresentation
+        let issued = try authority.issueServerCertificate(dnsNames: dnsNames, ipAddresses: addresses, days: 30)
+        self.caCertificatePEM = try authority.certificatePEM
+        self.serverCertificatePEM = try issued.certificatePEM
+        self.serverPrivateKeyPEM = issued.privateKeyPEM
     }
 
     /// A server TLS configuration presenting the server certificate.
@@ -96,17 +49,5 @@ public struct SimulatedADCertificateAuthority: Sendable {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(self.caCertificatePEM.utf8)))
         return configuration
-    }
-
-    static func ipAddressBytes(_ host: String) -> [UInt8]? {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, host, &v4) == 1 {
-            return withUnsafeBytes(of: &v4) { Array($0) }
-        }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, host, &v6) == 1 {
-            return withUnsafeBytes(of: &v6) { Array($0) }
-        }
-        return nil
     }
 }
