@@ -250,3 +250,36 @@ final class NIOLockedDate: Sendable {
     func advance(_ seconds: TimeInterval) { self.box.withLockedValue { $0 = $0.addingTimeInterval(seconds) } }
 }
 
+
+@Suite struct AgentPlanTamperingTests {
+    /// The cloud itself serves tampered bytes (its blob was altered on disk): the agent
+    /// refuses the driver, installs no printer, keeps nothing, and asks again next time.
+    @Test func aDriverTamperedAtTheSourceIsNeverInstalled() async throws {
+        let server = RestartableServer()
+        try await server.start()
+        try await withPrinters(count: 1) { _, endpoints in
+            let fleet = try await setUpFleet(server, endpoints: endpoints, driverSize: 50_000)
+            let sha = fleet.driver.manifest.manifest.sha256
+            let blob = try #require(FileManager.default.enumerator(atPath: server.dataDirectory)?.allObjects.compactMap { $0 as? String }.first { $0.hasSuffix(sha) })
+            var tampered = Data(fleet.driverBytes.readableBytesView)
+            tampered[100] ^= 0x5A
+            try tampered.write(to: URL(fileURLWithPath: "\(server.dataDirectory)/\(blob)"))
+
+            let disk = try await DiskAgent.make(caPEM: server.caPEM)
+            try await disk.agent.enroll(serverURL: server.url, token: fleet.token, machine: testMachine)
+            let outcome = await disk.agent.checkIn(user: "dave", ipAddresses: [])
+            if case .partiallyApplied(let changes, _) = outcome {
+                #expect(changes.failed.keys.sorted() == [fleet.printers[0].name])
+                #expect(changes.installed.isEmpty)
+            } else {
+                Issue.record("expected a partially applied plan, got \(outcome)")
+            }
+            #expect(await disk.agent.state.installed.isEmpty)
+            #expect(await disk.agent.state.planETag == nil)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: disk.configuration.driversDirectory).isEmpty)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: disk.configuration.queuesDirectory).isEmpty)
+            await disk.close()
+        }
+        await server.stop()
+    }
+}
