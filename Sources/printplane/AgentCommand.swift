@@ -192,7 +192,16 @@ struct AgentCommand: AsyncParsableCommand {
             let configuration = self.state.configuration
             guard let data = FileManager.default.contents(atPath: self.file) else { throw ValidationError("cannot read \(self.file)") }
             let (environment, http) = try AgentDaemon.environment(configuration: configuration, logger: logger)
-            defer { Task.detached { try? await http.shutdown() } }
+            do {
+                try await self.print(data, environment: environment, configuration: configuration)
+                try? await http.shutdown()
+            } catch {
+                try? await http.shutdown()
+                throw error
+            }
+        }
+
+        func print(_ data: Data, environment: AgentEnvironment, configuration: AgentConfiguration) async throws {
             let agent = try await Agent.load(environment: environment)
             guard await agent.identity != nil else { throw CLIError(AgentError.notEnrolled(configuration.stateDirectory).description) }
             let user = self.user ?? AgentDaemon.lastLogin(configuration: configuration) ?? ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
@@ -206,16 +215,16 @@ struct AgentCommand: AsyncParsableCommand {
             }
             let record = result.record
             if result.held {
-                print("held job \(record.jobID): \(record.pages) page(s) for \(record.printer), kept in the local spool")
+                Swift.print("held job \(record.jobID): \(record.pages) page(s) for \(record.printer), kept in the local spool")
                 return
             }
             let upload = await agent.uploadOutbox()
             let reported = upload.stoppedBy == nil ? "reported" : "queued in the outbox (\(upload.remaining) waiting: \(upload.stoppedBy!.summary))"
             if let failure = result.failure {
-                print("job \(record.jobID) FAILED on \(record.printer): \(failure); \(reported)")
+                Swift.print("job \(record.jobID) FAILED on \(record.printer): \(failure); \(reported)")
                 throw ExitCode(1)
             }
-            print("printed job \(record.jobID): \(record.pages) page(s) × \(record.copies) to \(record.printer) over \(record.protocol.rawValue); \(reported)")
+            Swift.print("printed job \(record.jobID): \(record.pages) page(s) × \(record.copies) to \(record.printer) over \(record.protocol.rawValue); \(reported)")
         }
     }
 

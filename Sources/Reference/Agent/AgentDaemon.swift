@@ -17,13 +17,16 @@ public enum AgentDaemon {
             }
             pem = stored
         }
-        let http = try HTTPClientTransport(caPEM: pem)
+        // Everything that can fail comes before the HTTP client, which must be shut down once made.
+        let state = try FileAgentStateStore(directory: configuration.stateDirectory)
         let database = try SQLiteAgentDatabase(path: configuration.databasePath, spoolDirectory: configuration.spoolDirectory)
         let installer = try QueueDefinitionInstaller(directory: configuration.queuesDirectory)
+        let drivers = try FileDriverStore(directory: configuration.driversDirectory)
+        let http = try HTTPClientTransport(caPEM: pem)
         let environment = AgentEnvironment(
-            http: http, clock: SystemAgentClock(), drivers: try FileDriverStore(directory: configuration.driversDirectory),
-            installer: installer, printers: NIOPrinterTransport(timeout: configuration.printTimeout),
-            outbox: database, spool: database, state: try FileAgentStateStore(directory: configuration.stateDirectory), logger: logger)
+            http: http, clock: SystemAgentClock(), drivers: drivers, installer: installer,
+            printers: NIOPrinterTransport(timeout: configuration.printTimeout),
+            outbox: database, spool: database, state: state, logger: logger)
         return (environment, http)
     }
 
