@@ -61,6 +61,9 @@ public struct Threshold: Sendable, Equatable, Codable, CustomStringConvertible {
 
     /// Parses `"checkin.p99 < 200ms"`.
     public static func parse(_ text: String, optional: Bool = false) -> Result<Threshold, ParseError> {
+        for (wrong, right) in [("=<", "<="), ("=>", ">="), ("=!", "!=")] where text.contains(wrong) {
+            return .failure(ParseError(message: "invalid operator `\(wrong)` in \"\(text)\"", suggestion: "did you mean `\(right)`?"))
+        }
         // Longest operators first, so `<=` is not read as `<`.
         let operators: [Operator] = [.lessOrEqual, .greaterOrEqual, .equal, .notEqual, .lessThan, .greaterThan]
         var found: (Operator, Range<String.Index>)?
