@@ -78,6 +78,13 @@ public enum ScenarioLoader {
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
+            if case .duplicatedKeysInMapping(let duplicates, let context) = error, let key = duplicates.first {
+                let second = Self.repeatedKeyLine(key, after: context.mark, in: text)
+                reader.error(line: second?.line ?? context.mark.line, column: second?.column ?? context.mark.column,
+                             key, "duplicate key `\(key)`; the first is at line \(context.mark.line)",
+                             suggestion: "merge the two `\(key)` sections into one")
+                return ScenarioLoadResult(scenario: nil, issues: reader.issues)
+            }
             reader.error(at: Self.mark(of: error), "", "YAML syntax error: \(Self.message(of: error))")
             return ScenarioLoadResult(scenario: nil, issues: reader.issues)
         } catch {
@@ -112,6 +119,18 @@ public enum ScenarioLoader {
         default:
             "\(error)"
         }
+    }
+
+    /// Where a key repeats at the same indentation after its first occurrence (Yams only
+    /// reports the first), so the message points at the line to delete or merge.
+    private static func repeatedKeyLine(_ key: String, after mark: Mark, in text: String) -> (line: Int, column: Int)? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let indent = String(repeating: " ", count: max(0, mark.column - 1))
+        for index in mark.line..<lines.count {
+            let line = lines[index]
+            if line.hasPrefix(indent + key + ":") || line.hasPrefix(indent + "\"" + key + "\":") { return (index + 1, mark.column) }
+        }
+        return nil
     }
 
     private static func siblingHint(for path: String) -> String? {

@@ -36,6 +36,11 @@ struct ScenarioReader {
         self.add(.warning, node?.mark, path, message, suggestion)
     }
 
+    /// For positions computed from the text rather than taken from a node.
+    mutating func error(line: Int, column: Int, _ path: String, _ message: String, suggestion: String? = nil) {
+        self.issues.append(ScenarioIssue(file: self.file, line: line, column: column, path: path, message: message, suggestion: suggestion))
+    }
+
     mutating func error(at mark: Mark?, _ path: String, _ message: String, suggestion: String? = nil) {
         self.add(.error, mark, path, message, suggestion)
     }
@@ -143,7 +148,9 @@ struct ScenarioReader {
     /// A duration; `positive` refuses zero as well as negative values.
     mutating func duration(_ node: Node, _ path: String, positive: Bool = false) -> Duration? {
         guard case .scalar(let scalar) = node, let value = ScenarioUnits.duration(scalar.string) else {
-            self.error(node, path, "expected a duration like 250ms, 10s, 5m or 1h, got \(node.describedValue)")
+            let bare = node.scalar.flatMap { Double($0.string) }
+            self.error(node, path, "expected a duration like 250ms, 10s, 5m or 1h, got \(node.describedValue)",
+                       suggestion: bare.map { "durations need a unit: \(ScenarioReader.plain($0))s or \(ScenarioReader.plain($0))ms?" })
             return nil
         }
         if value < .zero || (positive && value == .zero) {
