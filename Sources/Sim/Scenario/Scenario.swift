@@ -80,6 +80,14 @@ public struct Scenario: Sendable, Equatable {
         public var groups: Int
         public var computers: Int
         public var seed: UInt64
+
+        public init(enabled: Bool, users: Int, groups: Int, computers: Int, seed: UInt64) {
+            self.enabled = enabled
+            self.users = users
+            self.groups = groups
+            self.computers = computers
+            self.seed = seed
+        }
     }
 
     /// The fake printers, split evenly over the sites.
@@ -89,6 +97,12 @@ public struct Scenario: Sendable, Equatable {
         public var protocols: [PrintProtocolKind: Double]
         /// Fraction of printers (rounded down) that get a bandwidth limit.
         public var slowFraction: Double
+
+        public init(count: Int, protocols: [PrintProtocolKind: Double], slowFraction: Double = 0) {
+            self.count = count
+            self.protocols = protocols
+            self.slowFraction = slowFraction
+        }
 
         /// The protocol of every printer, index by index: weights are turned into counts by
         /// largest remainder and interleaved, so the mix is exact and the same on every run.
@@ -110,6 +124,12 @@ public struct Scenario: Sendable, Equatable {
         public var version: String
         /// Bytes (sizes in the file are 1024-based).
         public var size: Int
+
+        public init(name: String, version: String, size: Int) {
+            self.name = name
+            self.version = version
+            self.size = size
+        }
     }
 
     /// The virtual workstations.
@@ -120,16 +140,34 @@ public struct Scenario: Sendable, Equatable {
         public var token: Token
         public var enroll: Enroll
 
+        public init(agents: Int, sites: Int, usersPerAgent: Int, token: Token, enroll: Enroll) {
+            self.agents = agents
+            self.sites = sites
+            self.usersPerAgent = usersPerAgent
+            self.token = token
+            self.enroll = enroll
+        }
+
         /// The enrollment token the whole fleet uses (named `fleet` in events).
         public struct Token: Sendable, Equatable {
             public var expires: TokenExpiry
             public var maxUses: Int?
+
+            public init(expires: TokenExpiry, maxUses: Int? = nil) {
+                self.expires = expires
+                self.maxUses = maxUses
+            }
         }
 
         /// Enrollments are spread evenly over `over`, starting at `start` (open model).
         public struct Enroll: Sendable, Equatable {
             public var start: Duration
             public var over: Duration
+
+            public init(start: Duration, over: Duration) {
+                self.start = start
+                self.over = over
+            }
 
             /// When agent `index` (0-based) of `count` is due to enroll, from run start.
             public func intendedTime(ofAgent index: Int, of count: Int) -> Duration {
@@ -156,6 +194,15 @@ public struct Scenario: Sendable, Equatable {
         public var logins: RateSpec?
         public var print: PrintLoad?
 
+        public init(name: String, start: Duration, duration: Duration, checkins: RateSpec? = nil, logins: RateSpec? = nil, print: PrintLoad? = nil) {
+            self.name = name
+            self.start = start
+            self.duration = duration
+            self.checkins = checkins
+            self.logins = logins
+            self.print = print
+        }
+
         public var end: Duration { self.start + self.duration }
     }
 
@@ -167,6 +214,14 @@ public struct Scenario: Sendable, Equatable {
         public var copies: Int
         /// Fraction of jobs printed with `--hold`.
         public var hold: Double
+
+        public init(arrival: Arrival, pages: PageDistribution, documents: [DocumentKind: Double], copies: Int = 1, hold: Double = 0) {
+            self.arrival = arrival
+            self.pages = pages
+            self.documents = documents
+            self.copies = copies
+            self.hold = hold
+        }
 
         public enum Arrival: Sendable, Equatable {
             /// Fleet-wide.
@@ -215,6 +270,12 @@ public struct Scenario: Sendable, Equatable {
         public var action: Action
         /// 1-based line in the scenario file, so the runner's messages can point at it.
         public var line: Int
+
+        public init(at: Duration, action: Action, line: Int = 0) {
+            self.at = at
+            self.action = action
+            self.line = line
+        }
 
         public enum Action: Sendable, Equatable {
             /// A new driver version for every printer: the download storm.
@@ -267,6 +328,27 @@ public struct Scenario: Sendable, Equatable {
             case .indices(let list): list.filter { $0 >= 0 && $0 < printerCount }
             }
         }
+    }
+
+    public init(
+        name: String, description: String? = nil, seed: UInt64 = 1, duration: Duration, topology: Topology = .loopback,
+        server: Server = .embedded(.init()), directory: Directory, printers: Printers, drivers: Drivers, fleet: Fleet,
+        phases: [Phase], events: [Event] = [], thresholds: [Threshold] = [], sourceFile: String? = nil
+    ) {
+        self.name = name
+        self.description = description
+        self.seed = seed
+        self.duration = duration
+        self.topology = topology
+        self.server = server
+        self.directory = directory
+        self.printers = printers
+        self.drivers = drivers
+        self.fleet = fleet
+        self.phases = phases
+        self.events = events
+        self.thresholds = thresholds
+        self.sourceFile = sourceFile
     }
 
     /// The end of the last phase.

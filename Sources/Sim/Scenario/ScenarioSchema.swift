@@ -61,6 +61,7 @@ struct ScenarioSchema {
         let topology = top["topology"].map { self.reader.choice($0, "topology", Scenario.Topology.self) } ?? .loopback
 
         let server = self.server(top["server"])
+        let serverKind = server ?? Self.declaredServerKind(top["server"])
         let fleet = self.fleet(top["fleet"])
         let directory = self.directory(top["directory"], agents: fleet?.agents ?? 1, seed: seed)
         let printers = self.printers(top["printers"])
@@ -81,7 +82,7 @@ struct ScenarioSchema {
             self.reader.warning(node, "fleet.enroll", "enrollments run until \(ScenarioUnits.format(fleet.enroll.start + fleet.enroll.over)), after the run ends at \(ScenarioUnits.format(duration)); later agents never enroll")
         }
 
-        let events = self.events(top["events"], duration: duration, durationWasSet: durationNode != nil, server: server, printerCount: printers?.count, driverSize: drivers?.size ?? 1024 * 1024)
+        let events = self.events(top["events"], duration: duration, durationWasSet: durationNode != nil, server: serverKind, printerCount: printers?.count, driverSize: drivers?.size ?? 1024 * 1024)
         let thresholds = self.thresholds(top["thresholds"])
 
         guard let name, let server, let fleet, let directory, let printers, let drivers, let phases, let events, let thresholds,
@@ -143,6 +144,17 @@ struct ScenarioSchema {
             embedded.maxConcurrentDownloads = value
         }
         return .embedded(embedded)
+    }
+
+    /// What kind of server the file asks for even when its section has errors, so event
+    /// checks (kill_server needs a child process) still run and report their own problems.
+    static func declaredServerKind(_ node: Node?) -> Scenario.Server? {
+        guard let mapping = node?.mapping else { return node == nil ? .embedded(.init()) : nil }
+        if mapping["mode"]?.scalar?.string == "external" {
+            return .external(.init(url: "", adminKeyFile: "", caFile: ""))
+        }
+        let process = mapping["process"]?.scalar.flatMap { Scenario.Server.ProcessMode(rawValue: $0.string) } ?? .child
+        return .embedded(.init(process: process))
     }
 
     mutating func existingFile(_ fields: ScenarioReader.Fields, _ key: String, _ path: String, example: String) -> String? {
@@ -586,10 +598,18 @@ struct ScenarioSchema {
                 tokens[name] = event.at
             case .revokeToken(let name):
                 if tokens[name] == nil {
-                    let later = events.first { if case .createToken(name, _, _) = $0.event.action { true } else { false } }
-                    let known = tokens.keys.sorted()
-                    let suggestion = later.map { "it is created later, at \(ScenarioUnits.format($0.event.at))" }
-                        ?? Suggestion.didYouMean(name, in: known) ?? "known tokens: " + known.joined(separator: ", ")
+                    // Suggest among every token the file creates, saying when a match only exists later.
+                    var created: [String: Duration] = ["fleet": .zero]
+                    for other in events {
+                        if case .createToken(let otherName, _, _) = other.event.action, created[otherName] == nil { created[otherName] = other.event.at }
+                    }
+                    let suggestion: String
+                    if let guess = created[name] != nil ? name : Suggestion.closest(to: name, in: created.keys.sorted()), let when = created[guess] {
+                        let timing = when > event.at ? " (created at \(ScenarioUnits.format(when)), after this revoke)" : ""
+                        suggestion = (guess == name ? "`\(name)` exists" : "did you mean `\(guess)`?") + timing
+                    } else {
+                        suggestion = "known tokens: " + created.keys.sorted().joined(separator: ", ")
+                    }
                     self.reader.error(node.mapping?["token"] ?? node, "\(path).token", "unknown token \"\(name)\" at \(ScenarioUnits.format(event.at))", suggestion: suggestion)
                     ok = false
                 }
