@@ -79,6 +79,11 @@ let package = Package(
         .target(
             name: "Sim",
             dependencies: [
+                "PrintplaneAgent",
+                "PrintplaneServer",
+                "FakePrinter",
+                "PrintProtocols",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 "LDAP",
                 "PrintplaneCore",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
