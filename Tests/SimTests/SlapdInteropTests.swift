@@ -120,6 +120,54 @@ import Testing
         }
     }
 
+    /// The simulated AD answers lookups by sAMAccountName and UPN from an index; slapd (with
+    /// no index configured here, so it scans) is the oracle for scope and case handling.
+    @Test func indexedLookupsOnTheSimulatedADAgreeWithSlapd() async throws {
+        let people = Self.directory.people.compactMap { $0.string("sAMAccountName") }.filter { $0.contains(".") }
+        let (first, second) = (people[17], people[1234])
+        let disabled = try #require(Self.directory.people.first { $0.string("userAccountControl") == "514" }?.string("sAMAccountName"))
+        let queries: [(base: String, scope: SearchRequest.Scope, filter: String)] = [
+            (Self.base, .wholeSubtree, "(sAMAccountName=SVC-PrintPlane)"),
+            (Self.base, .wholeSubtree, "(&(objectClass=user)(sAMAccountName=\(first)))"),
+            (Self.base, .wholeSubtree, "(&(sAMAccountName=\(first))(userAccountControl=514))"),
+            (Self.base, .wholeSubtree, "(&(sAMAccountName=\(disabled))(userAccountControl=514))"),
+            ("OU=Groups,\(Self.base)", .wholeSubtree, "(sAMAccountName=\(first))"),
+            ("CN=Users,\(Self.base)", .singleLevel, "(sAMAccountName=Administrator)"),
+            (Self.base, .singleLevel, "(sAMAccountName=Administrator)"),
+            ("CN=Administrator,CN=Users,\(Self.base)", .baseObject, "(sAMAccountName=administrator)"),
+            (Self.base, .wholeSubtree, "(userPrincipalName=\(second)@CORP.example.com)"),
+            (Self.base, .wholeSubtree, "(sAMAccountName=nobody.here)"),
+            (Self.base, .wholeSubtree, "(sAMAccountName=All Staff)"),
+            (Self.base, .wholeSubtree, "(|(sAMAccountName=\(first))(sAMAccountName=\(second)))"),
+        ]
+        func answers(_ connection: LDAPConnection) async throws -> [Set<String>] {
+            var all: [Set<String>] = []
+            for query in queries {
+                let result = try await connection.search(SearchRequest(baseObject: query.base, scope: query.scope, filter: try LDAPFilter(parsing: query.filter), attributes: ["1.1"]))
+                all.append(Set(result.entries.map { DistinguishedName.normalize($0.objectName) }))
+            }
+            return all
+        }
+        let fromAD = try await SimulatedADFixture.withServer(SimulatedADFixture.configuration(users: 2000, groups: 100, computers: 100)) { server, addresses in
+            let connection = try await LDAPConnection.connect(configuration: try SimulatedADFixture.clientConfiguration(server, addresses))
+            let account = SimulatedADFixture.serviceAccount(server.directory)
+            try await connection.bind(name: account.name, password: account.password)
+            let result = try await answers(connection)
+            await connection.close()
+            return result
+        }
+        let fromSlapd = try await self.withSlapd { slapd in
+            let connection = try await self.connect(slapd)
+            let result = try await answers(connection)
+            await connection.close()
+            return result
+        }
+        #expect(fromSlapd.map(\.count) == [1, 1, 0, 1, 0, 1, 0, 1, 1, 0, 1, 2], "the oracle itself")
+        for (index, query) in queries.enumerated() {
+            #expect(fromAD[index] == fromSlapd[index], "\(query.base) \(query.scope) \(query.filter)")
+        }
+    }
+
     /// Domain Scope (1.2.840.113556.1.4.1339) tells AD not to chase other domains; in a
     /// single-domain forest it changes nothing, and AD never returns referrals with it set.
     /// Both the simulated AD (which lists it in the RootDSE, as AD does) and slapd (which
