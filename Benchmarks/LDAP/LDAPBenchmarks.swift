@@ -9,8 +9,11 @@ import LDAP
 // (b) bind + search round trips per second against the simulated AD and against OpenLDAP
 //     slapd serving the same LDIF: same client, same concurrency, same run, alternated;
 //     the figure to read is ratio_x1000 = simulated AD / slapd (target ≥ 1000).
+//
+// Benchmark names carry no spaces: 1.38.1 writes threshold files with `_` for spaces but
+// looks them up by the raw name.
 let benchmarks: @Sendable () -> Void = {
-    let entry = TypicalEntry.message
+    let entry = TypicalEntry.message  // 723 bytes BER-encoded
     let encoded = try! entry.berEncoded()
 
     let codecConfiguration = Benchmark.Configuration(
@@ -20,19 +23,21 @@ let benchmarks: @Sendable () -> Void = {
         maxDuration: .seconds(3),
         maxIterations: 10_000,
         thresholds: [
-            // Allocations are exact; instructions move a little with the toolchain.
-            .mallocCountTotal: .init(relative: [.p50: 0], absolute: [.p50: 0]),
-            .instructions: .init(relative: [.p50: 5]),
+            // Checked against Thresholds/*.p90.json (`benchmark thresholds check`). Allocations
+            // are deterministic: 2% catches one extra allocation per decoded entry (43 today).
+            // Instructions (where perf events are readable) move a little with the toolchain.
+            .mallocCountTotal: .init(relative: [.p90: 2]),
+            .instructions: .init(relative: [.p90: 5]),
         ]
     )
 
-    Benchmark("BER encode search-result entry (\(encoded.count) bytes)", configuration: codecConfiguration) { benchmark in
+    Benchmark("BER-encode-search-result-entry", configuration: codecConfiguration) { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(try entry.berEncoded())
         }
     }
 
-    Benchmark("BER decode search-result entry (\(encoded.count) bytes)", configuration: codecConfiguration) { benchmark in
+    Benchmark("BER-decode-search-result-entry", configuration: codecConfiguration) { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(try LDAPMessage(berEncoded: encoded))
         }
