@@ -40,6 +40,20 @@ let package = Package(
             path: "FakePrinterIngest",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // BER encode/decode of a typical AD search-result entry (gated on allocations and
+        // instructions), and bind+search round trips: simulated AD vs slapd on the same LDIF.
+        .executableTarget(
+            name: "LDAPBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "LDAP", package: "Printplane"),
+                .product(name: "Sim", package: "Printplane"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "LDAP",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         .executableTarget(
             name: "ServerBenchmarks",
             dependencies: [
