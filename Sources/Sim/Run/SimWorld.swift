@@ -35,6 +35,7 @@ final class SimWorld: Sendable {
     let cursor = NIOLockedValueBox(0)
     let serverURL: String
     let origin: ContinuousClock.Instant
+    let cpuAtStart = ProcessFigures.cpuSeconds()
 
     private init(
         scenario: Scenario, controlPlane: SimControlPlane, printers: FakePrinterService, directory: SimulatedADServer?, directoryPort: Int?,
@@ -124,6 +125,7 @@ final class SimWorld: Sendable {
         let installer = StateOnlyPrinterInstaller()
         var agents = [VirtualAgent]()
         agents.reserveCapacity(scenario.fleet.agents)
+        let residentBefore = ProcessFigures.residentBytes()
         let perAgent = max(1, scenario.fleet.usersPerAgent)
         for index in 0..<scenario.fleet.agents {
             let outbox = MemoryOutbox()
@@ -137,6 +139,8 @@ final class SimWorld: Sendable {
                 index: index, agent: try Agent(environment: environment), hostname: hostname, reportedAddress: address, site: site,
                 users: (0..<perAgent).map { (index * perAgent + $0) % users.count }))
         }
+        let perAgentBytes = Double(ProcessFigures.residentBytes() - residentBefore) / Double(max(1, agents.count))
+        recorder.set("sim.agent_bytes", perAgentBytes)
         return SimWorld(
             scenario: scenario, controlPlane: controlPlane, printers: printers, directory: directory, directoryPort: directoryPort,
             recorder: recorder, configuration: configuration, logger: logger, http: http, agents: agents, users: users,
@@ -208,6 +212,11 @@ final class SimWorld: Sendable {
         var notes = [String]()
         notes += await self.drain(until: hardStop + .seconds(60))
         notes += try await self.crossCheck()
+        let cpu = ProcessFigures.cpuSeconds() - self.cpuAtStart
+        let wall = ScenarioRunner.seconds(ContinuousClock.now - self.origin)
+        let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
+        self.recorder.set("sim.cpu_share", cpu / max(0.001, wall * cores))
+        notes.append(String(format: "the simulator process used %.1f s of CPU in %.1f s (%.0f%% of %d cores); about %.0f bytes of memory per virtual agent (resident-set growth while the fleet was built)", cpu, wall, 100 * cpu / max(0.001, wall * cores), Int(cores), self.recorder.snapshot()["sim.agent_bytes"] ?? 0))
         let kills = await self.controlPlane.kills
         if kills > 0 { notes.append("the embedded server was killed with SIGKILL \(kills) time(s) and restarted") }
         return notes
@@ -269,7 +278,7 @@ final class SimWorld: Sendable {
     }
 
     func enroll(_ virtual: VirtualAgent, intended: ContinuousClock.Instant) async {
-        let token = self.tokens.current()
+        let token = self.tokens.fleet()
         let sentAt = Date()
         let machine = Agent.Machine(hostname: virtual.hostname, machineID: "sim-\(self.scenario.seed)-\(virtual.index)", os: "linux (simulated)", agentVersion: "printplane-agent sim")
         do {
@@ -633,7 +642,7 @@ final class JobLedger: Sendable {
     func all() -> [String: JobRecord] { self.jobs.withLockedValue { $0 } }
 }
 
-/// The tokens of a run by name; enrollments use the newest one.
+/// The tokens of a run by name.
 final class TokenBook: Sendable {
     struct Entry: Sendable {
         var name: String
@@ -648,7 +657,9 @@ final class TokenBook: Sendable {
         self.entries.withLockedValue { $0.append(Entry(name: name, id: token.id, secret: token.token ?? "", expiresAt: token.expiresAt)) }
     }
 
-    func current() -> Entry { self.entries.withLockedValue { $0.last! } }
+    /// The fleet's own token: every virtual agent enrolls with it (named tokens from
+    /// `create_token` events exercise the admin API; `revoke_token: fleet` cuts the fleet off).
+    func fleet() -> Entry { self.entries.withLockedValue { $0.first { $0.name == "fleet" }! } }
     func id(of name: String) -> String? { self.entries.withLockedValue { $0.last { $0.name == name }?.id } }
     func revoke(name: String) { self.entries.withLockedValue { entries in for index in entries.indices where entries[index].name == name { entries[index].revoked = true } } }
 }
