@@ -5,6 +5,6 @@ struct SimCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
         abstract: "Run the fleet simulator and its helpers.",
-        subcommands: [SimNetnsCommand.self]
+        subcommands: [SimNetnsCommand.self, SimCaptureCommand.self]
     )
 }
