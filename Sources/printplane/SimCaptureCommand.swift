@@ -129,6 +129,7 @@ struct SimCaptureCommand: AsyncParsableCommand {
         switch result.status {
         case .skipped: throw ExitCode(2)
         case .flaggedDrops: throw ExitCode(3)
+        case .failed: throw ExitCode(1)
         case .captured:
             if result.metrics["pcap.print_packets_to_cloud", default: 0] > 0 || result.metrics["pcap.non_tls_to_cloud", default: 0] > 0 {
                 throw ExitCode(1)

@@ -9,6 +9,7 @@ public struct CaptureStatistics: Hashable, Sendable {
     /// libpcap's message when the read loop ended on an error instead of `stop()`.
     public var error: String?
 
+    /// Wraps counters (tests build them by hand).
     public init(delivered: Int = 0, received: UInt32 = 0, dropped: UInt32 = 0, error: String? = nil) {
         self.delivered = delivered
         self.received = received

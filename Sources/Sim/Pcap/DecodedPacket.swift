@@ -13,7 +13,9 @@ public struct DecodedPacket: Hashable, Sendable {
 
     /// TCP flag bits (RFC 9293 §3.1).
     public struct TCPFlags: OptionSet, Hashable, Sendable {
+        /// The low six flag bits of the TCP header's 14th byte.
         public let rawValue: UInt8
+        /// Wraps flag bits.
         public init(rawValue: UInt8) { self.rawValue = rawValue }
         public static let fin = TCPFlags(rawValue: 0x01)
         public static let syn = TCPFlags(rawValue: 0x02)
@@ -22,11 +24,15 @@ public struct DecodedPacket: Hashable, Sendable {
         public static let ack = TCPFlags(rawValue: 0x10)
     }
 
+    /// The IP source address.
     public var source: IPAddress
+    /// The IP destination address.
     public var destination: IPAddress
+    /// TCP, UDP or another IP protocol.
     public var transport: Transport
     /// `nil` unless TCP/UDP with the header captured (and not a non-first fragment).
     public var sourcePort: UInt16?
+    /// `nil` under the same conditions as `sourcePort`.
     public var destinationPort: UInt16?
     /// TCP only; empty otherwise.
     public var tcpFlags: TCPFlags
@@ -35,6 +41,7 @@ public struct DecodedPacket: Hashable, Sendable {
     /// Up to the first 8 captured bytes of the TCP payload.
     public var payloadPrefix: [UInt8]
 
+    /// Builds a packet by hand (tests, and the decoder).
     public init(
         source: IPAddress, destination: IPAddress, transport: Transport,
         sourcePort: UInt16? = nil, destinationPort: UInt16? = nil,

@@ -32,6 +32,7 @@ public final class NetworkTopology: Sendable {
     /// The lan-side name of the WAN veth (capture on it from inside the lan namespace).
     public static let wanInterface = "wan"
 
+    /// The run ID and lan count it was built with.
     public let configuration: NetworkTopologyConfiguration
     private let logger: Logger
     private let reaperPipe: Mutex<Int32?>

@@ -8,6 +8,7 @@ public struct NetworkTopologyConfiguration: Sendable {
     /// down (kill -9, crash). Only tests that want to see a leak turn it off.
     public var reaper: Bool
 
+    /// One lan and a reaper by default.
     public init(runID: String, lanCount: Int = 1, reaper: Bool = true) {
         self.runID = runID
         self.lanCount = lanCount

@@ -5,10 +5,12 @@ import ServiceLifecycle
 /// `onReady`, and tears it down on graceful shutdown (SIGINT/SIGTERM through the
 /// `ServiceGroup`) or cancellation. A hard kill is covered by the topology's reaper.
 public final class NetworkTopologyService: Service, Sendable {
+    /// The topology to build.
     public let configuration: NetworkTopologyConfiguration
     private let logger: Logger
     private let onReady: @Sendable (NetworkTopology) async throws -> Void
 
+    /// `onReady` runs once the namespaces exist (start the server in the cloud there).
     public init(
         configuration: NetworkTopologyConfiguration,
         logger: Logger = Logger(label: "printplane.sim.netns"),
@@ -19,6 +21,7 @@ public final class NetworkTopologyService: Service, Sendable {
         self.onReady = onReady
     }
 
+    /// Builds, holds until graceful shutdown, tears down.
     public func run() async throws {
         let topology = try await NetworkTopology.create(configuration, logger: logger)
         do {

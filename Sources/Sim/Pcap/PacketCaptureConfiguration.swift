@@ -17,6 +17,7 @@ public struct PacketCaptureConfiguration: Sendable {
     /// Also write every captured frame to this pcap file (what `--pcap-out` sets).
     public var outputPath: String?
 
+    /// Defaults: every interface (`any`), no filter, 256-byte snap length, 8 MiB buffer.
     public init(
         device: String = "any",
         namespace: String? = nil,

@@ -13,16 +13,22 @@ public struct PacketClassifier: Hashable, Sendable {
     /// LDAP, LDAPS, global catalog (plain and TLS) and Kerberos.
     public static let defaultDirectoryPorts: Set<UInt16> = [389, 636, 3268, 3269, 88]
 
+    /// Every address the control-plane server answers on (print ports to these are violations).
     public var serverAddresses: Set<IPAddress>
     /// Empty means every port of a server address counts as the server.
     public var serverPorts: Set<UInt16>
+    /// The printers' addresses.
     public var printerAddresses: Set<IPAddress>
+    /// Ports that carry print jobs: `defaultPrintPorts` unless a test listens elsewhere.
     public var printPorts: Set<UInt16>
+    /// The directory (AD) servers' addresses.
     public var directoryAddresses: Set<IPAddress>
+    /// Ports that carry directory traffic.
     public var directoryPorts: Set<UInt16>
     /// Empty means any address may be an agent (loopback runs where agents share 127.0.0.1).
     public var agentAddresses: Set<IPAddress>
 
+    /// Describes a run's endpoints; only the server addresses are required.
     public init(
         serverAddresses: Set<IPAddress>,
         serverPorts: Set<UInt16> = [],

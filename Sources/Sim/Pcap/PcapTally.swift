@@ -17,8 +17,11 @@ public struct PcapTally: Sendable {
         case decided
     }
 
+    /// Decides each packet's class.
     public let classifier: PacketClassifier
+    /// Packets per class.
     public private(set) var packets: [TrafficClass: Int] = [:]
+    /// Wire bytes per class.
     public private(set) var bytes: [TrafficClass: Int] = [:]
     /// TCP packets on a print port to or from a server address.
     public private(set) var printPacketsToCloud = 0
@@ -31,6 +34,7 @@ public struct PcapTally: Sendable {
     private var connections: [Connection: ConnectionState] = [:]
     private var unverified: Set<Connection> = []
 
+    /// An empty tally for a run with these endpoints.
     public init(classifier: PacketClassifier) {
         self.classifier = classifier
     }

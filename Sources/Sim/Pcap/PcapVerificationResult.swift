@@ -11,16 +11,21 @@ public struct PcapVerificationResult: Hashable, Sendable {
         /// The kernel dropped this many frames: the counts are a lower bound and the run
         /// must be flagged, not passed.
         case flaggedDrops(UInt32)
+        /// The capture broke off mid-run (libpcap error, e.g. the interface vanished): the
+        /// metrics cover only part of the run and must not pass a threshold.
+        case failed(reason: String)
 
         public var description: String {
             switch self {
             case .captured: "captured"
             case .skipped(let reason): "skipped: \(reason)"
             case .flaggedDrops(let count): "flagged: the capture dropped \(count) packets"
+            case .failed(let reason): "failed: \(reason)"
             }
         }
     }
 
+    /// Whether the metrics can be trusted.
     public var status: Status
     /// `pcap.print_packets_to_cloud`, `pcap.non_tls_to_cloud`, `pcap.packets.<class>`,
     /// `pcap.wan_bytes.<class>`, `pcap.dropped`, … (docs/pcap.md). Empty when skipped.
@@ -30,6 +35,7 @@ public struct PcapVerificationResult: Hashable, Sendable {
     /// Where the frames were written (`--pcap-out`), if anywhere.
     public var pcapOutput: String?
 
+    /// Wraps a verdict.
     public init(status: Status, metrics: [String: Double], linkType: LinkType? = nil, pcapOutput: String? = nil) {
         self.status = status
         self.metrics = metrics

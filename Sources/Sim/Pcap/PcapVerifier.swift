@@ -16,11 +16,13 @@ public final class PcapVerifier: Service, Sendable {
         case done(PcapVerificationResult)
     }
 
+    /// What is captured and how it is classified.
     public let configuration: PcapVerifierConfiguration
     private let logger: Logger
     private let tally: Mutex<PcapTally>
     private let phase = Mutex(Phase.idle)
 
+    /// Prepares a verifier; nothing is captured until `start()` or `run()`.
     public init(configuration: PcapVerifierConfiguration, logger: Logger = Logger(label: "printplane.pcap")) {
         self.configuration = configuration
         self.logger = logger
@@ -61,7 +63,10 @@ public final class PcapVerifier: Service, Sendable {
             let statistics = await capture.stop()
             var metrics = tally.withLock { $0.metrics }
             metrics["pcap.dropped"] = Double(statistics.dropped)
-            let status: PcapVerificationResult.Status = statistics.dropped > 0 ? .flaggedDrops(statistics.dropped) : .captured
+            let status: PcapVerificationResult.Status =
+                if let error = statistics.error { .failed(reason: error) }
+                else if statistics.dropped > 0 { .flaggedDrops(statistics.dropped) }
+                else { .captured }
             let result = PcapVerificationResult(status: status, metrics: metrics, linkType: capture.linkType, pcapOutput: configuration.capture.outputPath)
             phase.withLock { $0 = .done(result) }
             if let error = statistics.error {
