@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Sim", targets: ["Sim"]),
         .library(name: "PrintplaneCore", targets: ["PrintplaneCore"]),
         .library(name: "PrintplaneServer", targets: ["PrintplaneServer"]),
+        .library(name: "PrintplaneAgent", targets: ["PrintplaneAgent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -34,6 +35,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
     ],
     targets: [
         // AppSocket/RAW, RFC 1179 LPD, PJL and page counting: shared by the agent and the fake printer.
@@ -88,6 +92,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             ]
         ),
         // Agent API wire types, IDs, tokens, signed driver manifests, targeting rules, the CA. No networking.
@@ -126,10 +133,31 @@ let package = Package(
             ],
             path: "Sources/Reference/Server"
         ),
+        // The workstation agent: enrollment, check-in, verified driver installs, direct
+        // printing and the durable outbox, with I/O behind small protocols for the simulator.
+        .target(
+            name: "PrintplaneAgent",
+            dependencies: [
+                "PrintplaneCore",
+                "PrintProtocols",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Reference/Agent"
+        ),
         // The single CLI: maps flags onto configurations and runs services.
         .executableTarget(
             name: "printplane",
             dependencies: [
+                "PrintplaneAgent",
                 "FakePrinter",
                 "Sim",
                 "LDAP",
@@ -214,6 +242,25 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["Fixtures"]
+        ),
+            .testTarget(
+            name: "PrintplaneAgentTests",
+            dependencies: [
+                "PrintplaneAgent",
+                "PrintplaneServer",
+                "PrintplaneCore",
+                "PrintProtocols",
+                "FakePrinter",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
     ]
