@@ -13,6 +13,7 @@ import Glibc
 /// opening the device, which leaves every other thread of the process where it was.
 /// `stop()` wakes the thread with `pcap_breakloop`, drains what the kernel already holds,
 /// and returns the drop counters.
+/// The thread (and the device) live until `stop()` is called: always call it.
 public final class PacketCapture: Sendable {
     /// The `pcap_t *`: touched only under the state lock once the capture thread published it.
     private struct Handle: @unchecked Sendable {
