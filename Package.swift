@@ -75,6 +75,8 @@ let package = Package(
             ],
             path: "Sources/Reference/LDAP"
         ),
+        // libpcap as a system library (libpcap-dev, installed by scripts/bootstrap.sh).
+        .systemLibrary(name: "CPcap", path: "Sources/CPcap"),
         // The harness: the simulated Active Directory (and, later, the fleet simulator).
         .target(
             name: "Sim",
@@ -85,6 +87,7 @@ let package = Package(
                 "PrintProtocols",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 "LDAP",
+                "CPcap",
                 "PrintplaneCore",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -237,6 +240,7 @@ let package = Package(
             dependencies: [
                 "Sim",
                 "LDAP",
+                "PrintplaneCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
