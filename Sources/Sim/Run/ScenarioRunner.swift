@@ -88,9 +88,11 @@ public struct ScenarioRunner: Sendable {
         let isRoot = geteuid() == 0
         var printerLogger = self.logger
         printerLogger.logLevel = .error
+        let printerHost = scenario.printers.placement == .onServer ? Self.serverHost : Self.printerHost
+        let lpdPort = isRoot ? 515 : 10515
         let printers = try FakePrinterService(
             configuration: FakePrinterConfiguration(
-                host: Self.printerHost, count: scenario.printers.count, rawPort: 9100, lpdPort: isRoot ? 515 : 10515, httpPort: nil,
+                host: printerHost, count: scenario.printers.count, rawPort: 9100, lpdPort: lpdPort, httpPort: nil,
                 spoolDirectory: work + "/printers", keepDocumentBytes: false),
             logger: printerLogger)
         var services: [any Service] = [printers]
@@ -115,17 +117,40 @@ public struct ScenarioRunner: Sendable {
             do {
                 let endpoints = await printers.endpoints()
                 let adPort = try await directoryServer?.listeningAddresses().ldapPort
-                let world = try await SimWorld.build(
-                    scenario: scenario, controlPlane: controlPlane, printers: printers, endpoints: endpoints, directory: directoryServer,
-                    directoryPort: adPort, recorder: recorder, configuration: self.configuration, logger: self.logger)
-                let progressGroup = ServiceGroup(configuration: .init(services: [progress], logger: printerLogger))
-                try await withThrowingTaskGroup(of: Void.self) { progressTasks in
-                    progressTasks.addTask { try await progressGroup.run() }
-                    notes = try await world.run()
-                    await progressGroup.triggerGracefulShutdown()
-                    try await progressTasks.waitForAll()
+                try await Self.slowDown(printers, fraction: scenario.printers.slowFraction)
+                // The wire proof: capture on loopback for the whole run, classes told apart
+                // by address (server 127.10.0.1, printers 127.20.0.x, AD 127.30.0.1).
+                let classifier = PacketClassifier(
+                    serverAddresses: [IPAddress(Self.serverHost)!], serverPorts: [UInt16(await controlPlane.serverPort)],
+                    printerAddresses: Set(endpoints.printers.compactMap { IPAddress($0.address) }),
+                    printPorts: [9100, UInt16(lpdPort), 631],
+                    directoryAddresses: directoryServer == nil ? [] : [IPAddress(Self.directoryHost)!],
+                    directoryPorts: adPort.map { [UInt16($0)] } ?? [])
+                let verifier = PcapVerifier(
+                    configuration: PcapVerifierConfiguration(
+                        capture: PacketCaptureConfiguration(device: "lo", filter: "tcp", outputPath: self.configuration.pcapOutput), classifier: classifier),
+                    logger: self.logger)
+                try await verifier.start()
+                do {
+                    let world = try await SimWorld.build(
+                        scenario: scenario, controlPlane: controlPlane, printers: printers, endpoints: endpoints, directory: directoryServer,
+                        directoryPort: adPort, recorder: recorder, configuration: self.configuration, logger: self.logger)
+                    let progressGroup = ServiceGroup(configuration: .init(services: [progress], logger: printerLogger))
+                    try await withThrowingTaskGroup(of: Void.self) { progressTasks in
+                        progressTasks.addTask { try await progressGroup.run() }
+                        notes = try await world.run()
+                        let verdict = await verifier.stop()
+                        verdict.record(into: recorder)
+                        notes.append("pcap verifier: \(verdict.status)" + (verdict.pcapOutput.map { ", packets written to \($0)" } ?? ""))
+                        await progressGroup.triggerGracefulShutdown()
+                        try await progressTasks.waitForAll()
+                    }
+                    try await world.shutdown()
+                } catch {
+                    // Never leave the capture thread running.
+                    _ = await verifier.stop()
+                    throw error
                 }
-                try await world.shutdown()
             } catch {
                 await group.triggerGracefulShutdown()
                 await controlPlane.stop()
@@ -137,6 +162,12 @@ public struct ScenarioRunner: Sendable {
             try await tasks.waitForAll()
         }
         return notes
+    }
+
+    /// Gives the first `fraction` of the printers a bandwidth limit (256 KiB/s).
+    static func slowDown(_ printers: FakePrinterService, fraction: Double) async throws {
+        let count = Int(Double(printers.printers.count) * fraction)
+        for printer in printers.printers.prefix(count) { try await printer.setFaults(PrinterFaults(bytesPerSecond: 256 * 1024)) }
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -97,6 +97,9 @@ public struct Scenario: Sendable, Equatable {
         public var protocols: [PrintProtocolKind: Double]
         /// Fraction of printers (rounded down) that get a bandwidth limit.
         public var slowFraction: Double
+        /// Where the fake printers listen: on the LAN (their own addresses, the default), or
+        /// deliberately on the server's address, a misconfiguration the pcap verifier must catch.
+        public var placement: PrinterPlacement = .lan
 
         public init(count: Int, protocols: [PrintProtocolKind: Double], slowFraction: Double = 0) {
             self.count = count
@@ -109,6 +112,12 @@ public struct Scenario: Sendable, Equatable {
         public func protocolAssignment() -> [PrintProtocolKind] {
             WeightedAssignment.assign(count: self.count, weights: self.protocols)
         }
+    }
+
+    /// Where the fake printers listen.
+    public enum PrinterPlacement: String, Sendable, Equatable, CaseIterable, Codable {
+        case lan
+        case onServer = "on_server"
     }
 
     public enum PrintProtocolKind: String, Sendable, Equatable, Hashable, CaseIterable, Codable, Comparable {

@@ -256,7 +256,7 @@ struct ScenarioSchema {
     mutating func printers(_ node: Node?) -> Scenario.Printers? {
         var printers = Scenario.Printers(count: 1, protocols: [.raw: 1], slowFraction: 0)
         guard let node else { return printers }
-        guard let fields = self.reader.mapping(node, "printers", allowed: ["count", "protocols", "slow_fraction"]) else { return nil }
+        guard let fields = self.reader.mapping(node, "printers", allowed: ["count", "protocols", "slow_fraction", "placement"]) else { return nil }
         var ok = true
         if let node = fields["count"] {
             if let value = self.reader.int(node, "printers.count", min: 1, max: 10_000) { printers.count = value } else { ok = false }
@@ -266,6 +266,9 @@ struct ScenarioSchema {
         }
         if let node = fields["slow_fraction"] {
             if let value = self.reader.number(node, "printers.slow_fraction", min: 0, max: 1) { printers.slowFraction = value } else { ok = false }
+        }
+        if let node = fields["placement"] {
+            if let value = self.reader.choice(node, "printers.placement", Scenario.PrinterPlacement.self) { printers.placement = value } else { ok = false }
         }
         return ok ? printers : nil
     }
