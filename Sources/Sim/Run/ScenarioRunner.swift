@@ -18,7 +18,9 @@ import ServiceLifecycle
 public struct ScenarioRunner: Sendable {
     /// Addresses on 127/8 kept apart so traffic classes can be told apart by address.
     public static let serverHost = "127.10.0.1"
-    public static let printerHost = "127.20.0.1"
+    /// Printers get 127.20.N.1 and up, N chosen per run so two runs on one machine (or a
+    /// run beside the test suite) do not collide on port 9100.
+    public static func printerHost() -> String { "127.20.\(UInt8.random(in: 1...250)).1" }
     public static let directoryHost = "127.30.0.1"
 
     let configuration: SimRunConfiguration
@@ -88,7 +90,7 @@ public struct ScenarioRunner: Sendable {
         let isRoot = geteuid() == 0
         var printerLogger = self.logger
         printerLogger.logLevel = .error
-        let printerHost = scenario.printers.placement == .onServer ? Self.serverHost : Self.printerHost
+        let printerHost = scenario.printers.placement == .onServer ? Self.serverHost : Self.printerHost()
         let lpdPort = isRoot ? 515 : 10515
         let printers = try FakePrinterService(
             configuration: FakePrinterConfiguration(
@@ -115,7 +117,7 @@ public struct ScenarioRunner: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             do {
-                let endpoints = await printers.endpoints()
+                let endpoints = try await Self.endpoints(of: printers, host: printerHost)
                 let adPort = try await directoryServer?.listeningAddresses().ldapPort
                 try await Self.slowDown(printers, fraction: scenario.printers.slowFraction)
                 // The wire proof: capture on loopback for the whole run, classes told apart
@@ -162,6 +164,22 @@ public struct ScenarioRunner: Sendable {
             try await tasks.waitForAll()
         }
         return notes
+    }
+
+    /// The printers' ports once they listen, or a clear error when they cannot (a port taken).
+    static func endpoints(of printers: FakePrinterService, host: String) async throws -> FakePrinterService.Endpoints {
+        try await withThrowingTaskGroup(of: FakePrinterService.Endpoints?.self) { group in
+            group.addTask { await printers.endpoints() }
+            group.addTask {
+                try await Task.sleep(for: .seconds(30))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let endpoints = first else {
+                throw SimRunError("the fake printers could not listen on \(host) ports 9100/515 within 30 s (is another printer or simulation using them?)")
+            }
+            return endpoints
+        }
     }
 
     /// Gives the first `fraction` of the printers a bandwidth limit (256 KiB/s).

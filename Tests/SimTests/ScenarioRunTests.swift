@@ -1,0 +1,139 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import Sim
+
+/// Whole scenario runs, as `printplane sim run` does them: the real server as a child
+/// process, fake printers, the simulated AD, virtual reference agents, the pcap verifier
+/// on loopback (CI runs as root), cross-checks and the report.
+@Suite(.serialized) struct ScenarioRunTests {
+    static func scenario(name: String, extra: String = "", thresholds: [String], placement: String = "lan") -> String {
+        """
+        name: \(name)
+        seed: 11
+        server:
+          checkin_interval: 30s
+        directory:
+          users: 40
+          groups: 5
+        printers:
+          count: 2
+          protocols: { raw: 1, lpr: 1 }
+          placement: \(placement)
+        drivers:
+          size: 64KB
+        fleet:
+          agents: 12
+          sites: 2
+          token:
+            expires: 1h
+          enroll:
+            over: 2s
+        phases:
+          - name: busy
+            duration: 8s
+            checkins: 6/s
+            logins: 2/s
+            print:
+              rate: 3/s
+              pages: { min: 1, max: 6 }
+              documents: { postscript: 1, pdf: 1, pcl: 1 }
+        \(extra)
+        thresholds:
+        \(thresholds.map { "  - \"\($0)\"" }.joined(separator: "\n"))
+        """
+    }
+
+    static func run(_ text: String) async throws -> RunReport {
+        let loaded = ScenarioLoader.parse(text, file: "test.yaml")
+        let scenario = try loaded.get()
+        let reports = NSTemporaryDirectory() + "printplane-sim-test-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: reports) }
+        let configuration = SimRunConfiguration(
+            scenario: scenario, reportDirectory: reports, executablePath: try PcapTestSupport.printplaneBinary(), output: { _ in })
+        var logger = Logger(label: "printplane.sim.test")
+        logger.logLevel = ProcessInfo.processInfo.environment["PRINTPLANE_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
+        let report = await ScenarioRunner(configuration: configuration, logger: logger).run()
+        #expect(FileManager.default.fileExists(atPath: reports + "/report.json"))
+        #expect(FileManager.default.fileExists(atPath: reports + "/report.html"))
+        return report
+    }
+
+    @Test func aSmallScenarioPassesWithAServerKillAndADriverStorm() async throws {
+        let report = try await Self.run(Self.scenario(
+            name: "ci-small",
+            extra: """
+            events:
+              - at: 3s
+                do: publish_driver
+                version: "2.0"
+                size: 128KB
+              - at: 4s
+                do: kill_server
+                restart_after: 1s
+            """,
+            thresholds: [
+                "metadata.lost == 0", "metadata.duplicated == 0", "crosscheck.jobs_mismatch == 0", "crosscheck.pages_mismatch == 0",
+                "crosscheck.users_mismatch == 0", "tokens.expired_accepted == 0", "pcap.print_packets_to_cloud == 0", "pcap.non_tls_to_cloud == 0",
+                "enroll.errors == 0",
+            ]))
+        #expect(report.runError == nil, "\(report.runError ?? "")")
+        #expect(report.exitCode == .passed, "\(report.thresholds.filter { !$0.isSuccess })")
+        let metrics = report.metrics
+        #expect(metrics["agents.enrolled"] == 12)
+        #expect((metrics["jobs.printed"] ?? 0) > 5)
+        #expect(metrics["crosscheck.server_jobs"] == metrics["crosscheck.agent_jobs"])
+        #expect((metrics["pcap.packets.agent_printer"] ?? 0) > 0)
+        #expect((metrics["pcap.packets.agent_server"] ?? 0) > 0)
+        #expect((metrics["login.count"] ?? 0) > 0)
+        #expect(report.notes.contains { $0.contains("SIGKILL") })
+    }
+
+    @Test func anImpossibleThresholdExitsWithTheThresholdCode() async throws {
+        let report = try await Self.run(Self.scenario(name: "ci-impossible", thresholds: ["checkin.p99 < 0.001ms", "metadata.lost == 0"]))
+        #expect(report.runError == nil)
+        #expect(report.exitCode == .thresholdFailed)
+        #expect(report.thresholds.first { $0.threshold.metric == "checkin.p99" }?.isSuccess == false)
+    }
+
+    @Test func printersOnTheServersAddressFailThePcapThreshold() async throws {
+        let report = try await Self.run(Self.scenario(name: "ci-misplaced", thresholds: ["pcap.print_packets_to_cloud == 0"], placement: "on_server"))
+        #expect(report.runError == nil, "\(report.runError ?? "")")
+        #expect((report.metrics["pcap.print_packets_to_cloud"] ?? 0) > 0)
+        #expect(report.exitCode == .thresholdFailed)
+    }
+
+    @Test func enrollmentsAfterTheTokenExpiresAreRefused() async throws {
+        let text = """
+            name: ci-token-expiry
+            seed: 3
+            directory:
+              enabled: false
+            printers:
+              count: 1
+            fleet:
+              agents: 16
+              token:
+                expires: 10s
+              enroll:
+                over: 16s
+            phases:
+              - name: enroll
+                duration: 17s
+                checkins: 2/s
+            thresholds:
+              - "tokens.expired_accepted == 0"
+              - "tokens.valid_refused == 0"
+              - "enroll.refused_expired > 0"
+              - "enroll.accepted > 0"
+            """
+        let report = try await Self.run(text)
+        #expect(report.runError == nil, "\(report.runError ?? "")")
+        #expect(report.exitCode == .passed, "\(report.thresholds.filter { !$0.isSuccess })")
+        let accepted = report.metrics["enroll.accepted"] ?? 0
+        let expired = report.metrics["enroll.refused_expired"] ?? 0
+        #expect(accepted + expired == 16)
+        #expect(report.errorsByReason["enroll"]?["token_expired"] == Int(expired))
+    }
+}
