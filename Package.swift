@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Sim", targets: ["Sim"]),
         .library(name: "PrintplaneCore", targets: ["PrintplaneCore"]),
         .library(name: "PrintplaneServer", targets: ["PrintplaneServer"]),
+        .library(name: "PrintplaneAgent", targets: ["PrintplaneAgent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -74,11 +75,19 @@ let package = Package(
             ],
             path: "Sources/Reference/LDAP"
         ),
+        // libpcap as a system library (libpcap-dev, installed by scripts/bootstrap.sh).
+        .systemLibrary(name: "CPcap", path: "Sources/CPcap"),
         // The harness: the simulated Active Directory (and, later, the fleet simulator).
         .target(
             name: "Sim",
             dependencies: [
+                "PrintplaneAgent",
+                "PrintplaneServer",
+                "FakePrinter",
+                "PrintProtocols",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 "LDAP",
+                "CPcap",
                 "PrintplaneCore",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -129,10 +138,31 @@ let package = Package(
             ],
             path: "Sources/Reference/Server"
         ),
+        // The workstation agent: enrollment, check-in, verified driver installs, direct
+        // printing and the durable outbox, with I/O behind small protocols for the simulator.
+        .target(
+            name: "PrintplaneAgent",
+            dependencies: [
+                "PrintplaneCore",
+                "PrintProtocols",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Reference/Agent"
+        ),
         // The single CLI: maps flags onto configurations and runs services.
         .executableTarget(
             name: "printplane",
             dependencies: [
+                "PrintplaneAgent",
                 "FakePrinter",
                 "Sim",
                 "LDAP",
@@ -210,6 +240,7 @@ let package = Package(
             dependencies: [
                 "Sim",
                 "LDAP",
+                "PrintplaneCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -218,6 +249,24 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             exclude: ["Fixtures"]
+        ),
+            .testTarget(
+            name: "PrintplaneAgentTests",
+            dependencies: [
+                "PrintplaneAgent",
+                "PrintplaneServer",
+                "PrintplaneCore",
+                "PrintProtocols",
+                "FakePrinter",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
     ]
 )

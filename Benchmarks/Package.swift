@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // Page-counting throughput on generated 100-page PostScript, PDF and PCL,
@@ -39,6 +40,20 @@ let package = Package(
             path: "FakePrinterIngest",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // BER encode/decode of a typical AD search-result entry (gated on allocations and
+        // instructions), and bind+search round trips: simulated AD vs slapd on the same LDIF.
+        .executableTarget(
+            name: "LDAPBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "LDAP", package: "Printplane"),
+                .product(name: "Sim", package: "Printplane"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "LDAP",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         .executableTarget(
             name: "ServerBenchmarks",
             dependencies: [
@@ -47,6 +62,20 @@ let package = Package(
                 .product(name: "PrintplaneServer", package: "Printplane"),
             ],
             path: "Server",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // The agent's memory per instance (the simulator holds 10,000) and its check-in cost.
+        .executableTarget(
+            name: "AgentBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "PrintplaneAgent", package: "Printplane"),
+                .product(name: "PrintplaneCore", package: "Printplane"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Agent",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ]

@@ -18,6 +18,8 @@ declare -A PROBES=(
   [wrk]=/usr/bin/wrk
   [curl]=/usr/bin/curl
   [iproute2]=/usr/sbin/ip
+  [openssl]=/usr/bin/openssl
+  [util-linux]=/usr/bin/setpriv
   [libsqlite3-dev]=/usr/include/sqlite3.h
   [postgresql]=/usr/lib/postgresql
 )

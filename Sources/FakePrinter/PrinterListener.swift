@@ -94,6 +94,10 @@ struct PrinterListener {
             return try await bootstrap().bind(host: printer.address, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser(timeout: idle))
+                    // A print job is one long stream: let reads grow to 1 MiB (NIO's default
+                    // stops at 64 KiB), so each chunk's fixed cost (async hand-off, state
+                    // machine, page counter) is paid sixteen times less often.
+                    try channel.syncOptions?.setOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 64 * 1024, maximum: 1 << 20))
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
                         wrappingChannelSynchronously: channel,
                         configuration: .init(isOutboundHalfClosureEnabled: false))

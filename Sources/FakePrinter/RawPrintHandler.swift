@@ -79,7 +79,7 @@ struct RawSession {
     }
 
     mutating func receive(_ chunk: ByteBuffer) async throws -> [ByteBuffer] {
-        let faults = await printer.faults
+        let faults = printer.currentFaults
         var chunk = chunk
         if let limit = faults.dropAfterBytes, connectionBytes + chunk.readableBytes > limit {
             let keep = max(0, limit - connectionBytes)
@@ -97,7 +97,7 @@ struct RawSession {
 
     mutating func finish() async throws -> [ByteBuffer] {
         machine.finish(into: &actions)
-        return try await apply(faults: await printer.faults)
+        return try await apply(faults: printer.currentFaults)
     }
 
     /// Records the open job (if any) as dropped or refused.

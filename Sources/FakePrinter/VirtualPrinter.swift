@@ -48,7 +48,12 @@ public actor VirtualPrinter {
     public nonisolated let address: String
     nonisolated let configuration: FakePrinterConfiguration
     private var store: JobStore
-    public private(set) var faults: PrinterFaults
+    public private(set) var faults: PrinterFaults {
+        didSet { self.faultSnapshot.withLock { $0 = self.faults } }
+    }
+    /// The faults as of the last change, readable without an actor hop: the RAW path checks
+    /// them for every chunk it receives, and a hop per chunk cost a large share of ingest.
+    private nonisolated let faultSnapshot: Mutex<PrinterFaults>
     private var counters = Counters()
     private var ports: (raw: Int, lpd: Int) = (0, 0)
     private let logger: Logger
@@ -62,6 +67,7 @@ public actor VirtualPrinter {
         self.configuration = configuration
         self.store = try JobStore(directory: configuration.spoolDirectory + "/" + address)
         self.faults = configuration.initialFaults
+        self.faultSnapshot = Mutex(configuration.initialFaults)
         var logger = logger
         logger[metadataKey: "printplane.printer.address"] = .string(address)
         self.logger = logger
@@ -96,6 +102,10 @@ public actor VirtualPrinter {
         faultObservers.withLock { observers in for observer in observers.values { observer.yield(new) } }
         if releasePaper { try printHeldJobs() }
     }
+
+    /// The current faults without waiting for the actor (a change made by ``setFaults(_:)``
+    /// is visible here as soon as it returns).
+    public nonisolated var currentFaults: PrinterFaults { self.faultSnapshot.withLock { $0 } }
 
     /// A stream of fault changes, starting with the current faults.
     func faultChanges() -> AsyncStream<PrinterFaults> {

@@ -91,6 +91,14 @@ extension SimulatedDirectory {
     /// The indexes of the entries in scope that match, in a stable order so pages line up.
     func matchingIndexes(_ request: SearchRequest, baseIndex: Int) -> [Int] {
         let filter = self.resolvingObjectCategories(request.filter)
+        if let candidate = self.indexedCandidate(filter) {
+            // AD answers a lookup by sAMAccountName or UPN from an index, not by walking the
+            // domain; so does this. The candidate still has to be in scope and match the
+            // whole filter.
+            guard let index = candidate, self.isInScope(index, of: baseIndex, request.scope),
+                  filter.matches(self.entries[index], in: self) else { return [] }
+            return [index]
+        }
         var matches: [Int] = []
         let consider: (Int) -> Void = { index in
             if filter.matches(self.entries[index], in: self) { matches.append(index) }
@@ -108,6 +116,40 @@ extension SimulatedDirectory {
             }
         }
         return matches
+    }
+
+    /// When the filter can only match the one entry holding a unique indexed value
+    /// (`(sAMAccountName=x)` or `(userPrincipalName=x)`, alone or in an AND): `.some(index)`
+    /// for that entry, `.some(nil)` when no entry holds it. `nil` when the filter needs a scan.
+    ///
+    /// Only ASCII assertions use the index: the filter's caseIgnoreMatch folds ASCII only,
+    /// which is what the index's lower-cased keys agree with.
+    func indexedCandidate(_ filter: LDAPFilter) -> Int?? {
+        switch filter {
+        case .equality(let attribute, let value) where value.allSatisfy({ $0 < 0x80 }):
+            let key = String(decoding: value, as: UTF8.self).lowercased()
+            switch attribute.lowercased() {
+            case "samaccountname": return .some(self.indexOfAccount(sAMAccountName: key))
+            case "userprincipalname": return .some(self.indexOfAccount(userPrincipalName: key))
+            default: return nil
+            }
+        case .and(let filters):
+            for inner in filters {
+                if let candidate = self.indexedCandidate(inner) { return candidate }
+            }
+            return nil
+        default:
+            return nil
+        }
+    }
+
+    /// Whether the entry at `index` lies within `scope` of the entry at `baseIndex`.
+    func isInScope(_ index: Int, of baseIndex: Int, _ scope: SearchRequest.Scope) -> Bool {
+        switch scope {
+        case .baseObject: return index == baseIndex
+        case .singleLevel: return self.entries[index].dn.parent?.normalized == self.entries[baseIndex].dn.normalized
+        case .wholeSubtree: return self.entries[index].dn.isDescendant(of: self.entries[baseIndex].dn)
+        }
     }
 
     /// AD lets `(objectCategory=person)` name a class; the value stands for that class's

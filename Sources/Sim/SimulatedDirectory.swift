@@ -57,6 +57,12 @@ public struct SimulatedDirectory: Sendable {
         return self.bySAMAccountName[name.lowercased()].map { self.entries[$0] }
     }
 
+    /// The entry whose sAMAccountName is `key` (already lower-cased).
+    func indexOfAccount(sAMAccountName key: String) -> Int? { self.bySAMAccountName[key] }
+
+    /// The entry whose userPrincipalName is `key` (already lower-cased).
+    func indexOfAccount(userPrincipalName key: String) -> Int? { self.byUPN[key] }
+
     /// The people (person objects that are not computers), service accounts included.
     public var people: [DirectoryEntry] {
         self.entries.filter { $0.hasObjectClass("person") && !$0.hasObjectClass("computer") }

@@ -19,7 +19,7 @@ struct SimCommand: AsyncParsableCommand {
             Examples:
               printplane sim validate scenarios/*.yaml
             """,
-        subcommands: [Validate.self]
+        subcommands: [Validate.self, Run.self, SimNetnsCommand.self, SimCaptureCommand.self]
     )
 
     /// `printplane sim validate`: every problem of every file, before anything runs.

@@ -30,6 +30,7 @@ struct CrashAfterCommitStore: Store {
     func createPrinter(_ printer: PrinterRecord, audit: AuditEntry) async throws { try await inner.createPrinter(printer, audit: audit) }
     func printers() async throws -> [PrinterRecord] { try await inner.printers() }
     func deletePrinter(id: PrinterID, audit: AuditEntry) async throws -> Bool { try await inner.deletePrinter(id: id, audit: audit) }
+    func setPrinterDriver(id: PrinterID, driverID: DriverID?, audit: AuditEntry) async throws -> Bool { try await inner.setPrinterDriver(id: id, driverID: driverID, audit: audit) }
     func createProfile(_ profile: ProfileRecord, audit: AuditEntry) async throws { try await inner.createProfile(profile, audit: audit) }
     func profiles() async throws -> [ProfileRecord] { try await inner.profiles() }
     func deleteProfile(id: ProfileID, audit: AuditEntry) async throws -> Bool { try await inner.deleteProfile(id: id, audit: audit) }
@@ -65,6 +66,7 @@ struct SlowIngestStore: Store {
     func createPrinter(_ printer: PrinterRecord, audit: AuditEntry) async throws { try await crashing.createPrinter(printer, audit: audit) }
     func printers() async throws -> [PrinterRecord] { try await crashing.printers() }
     func deletePrinter(id: PrinterID, audit: AuditEntry) async throws -> Bool { try await crashing.deletePrinter(id: id, audit: audit) }
+    func setPrinterDriver(id: PrinterID, driverID: DriverID?, audit: AuditEntry) async throws -> Bool { try await crashing.setPrinterDriver(id: id, driverID: driverID, audit: audit) }
     func createProfile(_ profile: ProfileRecord, audit: AuditEntry) async throws { try await crashing.createProfile(profile, audit: audit) }
     func profiles() async throws -> [ProfileRecord] { try await crashing.profiles() }
     func deleteProfile(id: ProfileID, audit: AuditEntry) async throws -> Bool { try await crashing.deleteProfile(id: id, audit: audit) }

@@ -14,7 +14,7 @@ enum ExternalTool {
         var description: String
     }
 
-    static let packages = ["ldapsearch": "ldap-utils", "ldapwhoami": "ldap-utils", "ldapexop": "ldap-utils", "slapd": "slapd", "slapadd": "slapd"]
+    static let packages = ["setpriv": "util-linux", "tshark": "tshark", "ip": "iproute2", "openssl": "openssl", "curl": "curl", "ldapsearch": "ldap-utils", "ldapwhoami": "ldap-utils", "ldapexop": "ldap-utils", "slapd": "slapd", "slapadd": "slapd"]
 
     static func path(of tool: String) throws -> String {
         for directory in ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"] {

@@ -21,6 +21,7 @@ struct AdminAPI: Sendable {
         table.add(.get, "/api/v1/admin/printers") { r, c in try await self.listPrinters(r, c) }
         table.add(.post, "/api/v1/admin/printers") { r, c in try await self.createPrinter(r, c) }
         table.add(.delete, "/api/v1/admin/printers/{id}") { r, c in try await self.deletePrinter(r, c) }
+        table.add(.put, "/api/v1/admin/printers/{id}/driver") { r, c in try await self.setPrinterDriver(r, c) }
         table.add(.get, "/api/v1/admin/profiles") { r, c in try await self.listProfiles(r, c) }
         table.add(.post, "/api/v1/admin/profiles") { r, c in try await self.createProfile(r, c) }
         table.add(.delete, "/api/v1/admin/profiles/{id}") { r, c in try await self.deleteProfile(r, c) }
@@ -59,6 +60,24 @@ struct AdminAPI: Sendable {
 
     /// The expiries an admin may choose (DESIGN.md §3), in seconds; `never` is `nil`.
     static let tokenExpiries: [String: Int?] = ["30m": 1800, "1h": 3600, "6h": 21_600, "24h": 86_400, "48h": 172_800, "never": nil]
+
+    /// The console offers the fixed choices; scripts and the simulator may ask for any
+    /// whole number of seconds, minutes or hours between 10 s and 48 h (short expiries
+    /// make token expiry testable within a run). `.some(nil)` means "never".
+    static func tokenExpiry(_ text: String) -> Int?? {
+        if let fixed = Self.tokenExpiries[text] { return .some(fixed) }
+        guard let unit = text.last, let value = Int(text.dropLast()), value > 0, text.utf8.count <= 8 else { return nil }
+        let scale: Int
+        switch unit {
+        case "s": scale = 1
+        case "m": scale = 60
+        case "h": scale = 3600
+        default: return nil
+        }
+        let seconds = value * scale
+        guard (10...172_800).contains(seconds) else { return nil }
+        return .some(seconds)
+    }
 
     struct CreateTokenBody: Decodable {
         var expiresIn: String
@@ -99,8 +118,8 @@ struct AdminAPI: Sendable {
     func createToken(_ request: Request, _ context: ServerRequestContext) async throws -> Response {
         let actor = try self.authorize(request, context)
         let body = try await HTTPBody.decode(CreateTokenBody.self, from: request, limit: self.configuration.maxJSONBodyBytes)
-        guard let expiry = Self.tokenExpiries[body.expiresIn] else {
-            throw ServerError.invalidField("expires_in must be one of 30m, 1h, 6h, 24h, 48h, never")
+        guard let expiry = Self.tokenExpiry(body.expiresIn) else {
+            throw ServerError.invalidField("expires_in must be one of 30m, 1h, 6h, 24h, 48h, never, or a duration such as 90s or 15m between 10s and 48h")
         }
         if let maxUses = body.maxUses, !(1...1_000_000).contains(maxUses) { throw ServerError.invalidField("max_uses must be between 1 and 1000000") }
         if let label = body.label, label.utf8.count > 128 { throw ServerError.invalidField("label must be at most 128 bytes") }
@@ -173,6 +192,23 @@ struct AdminAPI: Sendable {
         let id = PrinterID(try self.id(context))
         guard try await self.store.deletePrinter(id: id, audit: self.audit(actor, "printer.delete", id.rawValue)) else { throw ServerError.notFound("printer") }
         return Response(status: .noContent)
+    }
+
+    struct SetDriverBody: Decodable {
+        var driverID: DriverID?
+        enum CodingKeys: String, CodingKey { case driverID = "driver_id" }
+    }
+
+    /// Publishing a new driver version: agents see the new digest at their next check-in.
+    func setPrinterDriver(_ request: Request, _ context: ServerRequestContext) async throws -> Response {
+        let actor = try self.authorize(request, context)
+        let id = PrinterID(try self.id(context))
+        let body = try await HTTPBody.decode(SetDriverBody.self, from: request, limit: self.configuration.maxJSONBodyBytes)
+        guard try await self.store.setPrinterDriver(id: id, driverID: body.driverID, audit: self.audit(actor, "printer.driver", id.rawValue, body.driverID?.rawValue ?? "none")) else {
+            throw ServerError.notFound("printer")
+        }
+        guard let printer = try await self.store.printers().first(where: { $0.id == id }) else { throw ServerError.notFound("printer") }
+        return try HTTPBody.response(printer)
     }
 
     // MARK: Profiles

@@ -106,6 +106,93 @@ public struct AdminClient: Sendable {
         return try await self.call(.POST, "/api/v1/admin/tokens/\(id)/revoke", body: Optional<String>.none)
     }
 
+    /// Uploads a driver package; the server signs its manifest and answers with the record.
+    public func uploadDriver(name: String, version: String, os: String, contents: ByteBuffer) async throws -> DriverRecord {
+        var components = URLComponents()
+        components.queryItems = [URLQueryItem(name: "name", value: name), URLQueryItem(name: "version", value: version), URLQueryItem(name: "os", value: os)]
+        var request = HTTPClientRequest(url: self.configuration.serverURL + "/api/v1/admin/drivers?" + (components.percentEncodedQuery ?? ""))
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(self.configuration.adminKey)")
+        request.headers.add(name: "Content-Type", value: "application/octet-stream")
+        request.body = .bytes(contents)
+        return try await self.send(request)
+    }
+
+    /// Creates a printer; `port` defaults to the protocol's port on the server.
+    public func createPrinter(name: String, address: String, protocol: PrinterProtocol, port: Int? = nil, queue: String? = nil, site: String? = nil, driverID: DriverID? = nil) async throws -> PrinterRecord {
+        struct Body: Encodable {
+            var name: String, address: String, `protocol`: PrinterProtocol, port: Int?, queue: String?, site: String?, driverID: DriverID?
+            enum CodingKeys: String, CodingKey { case name, address, `protocol`, port, queue, site, driverID = "driver_id" }
+        }
+        return try await self.call(.POST, "/api/v1/admin/printers", body: Body(name: name, address: address, protocol: `protocol`, port: port, queue: queue, site: site, driverID: driverID))
+    }
+
+    /// Points a printer at another driver: publishing a new version.
+    public func setPrinterDriver(printerID: PrinterID, driverID: DriverID?) async throws -> PrinterRecord {
+        struct Body: Encodable {
+            var driverID: DriverID?
+            enum CodingKeys: String, CodingKey { case driverID = "driver_id" }
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(self.driverID, forKey: .driverID)
+            }
+        }
+        return try await self.call(.PUT, "/api/v1/admin/printers/\(printerID.rawValue)/driver", body: Body(driverID: driverID))
+    }
+
+    /// Creates a named print profile.
+    public func createProfile(name: String, profile: PrintProfile) async throws -> ProfileRecord {
+        struct Body: Encodable {
+            var name: String, duplex: PrintProfile.Duplex, color: Bool, paper: String, tray: String?, copies: Int
+        }
+        return try await self.call(.POST, "/api/v1/admin/profiles", body: Body(name: name, duplex: profile.duplex, color: profile.color, paper: profile.paper, tray: profile.tray, copies: profile.copies))
+    }
+
+    /// Assigns a printer (with an optional profile) to a target.
+    public func createAssignment(printerID: PrinterID, profileID: ProfileID? = nil, target: AssignmentTarget) async throws -> Assignment {
+        struct Body: Encodable {
+            var printerID: PrinterID, profileID: ProfileID?, target: AssignmentTarget
+            enum CodingKeys: String, CodingKey { case printerID = "printer_id", profileID = "profile_id", target }
+        }
+        return try await self.call(.POST, "/api/v1/admin/assignments", body: Body(printerID: printerID, profileID: profileID, target: target))
+    }
+
+    /// Every job record the server holds (all pages of the report).
+    public func allJobs() async throws -> [JobRecord] {
+        struct Page: Decodable {
+            var jobs: [JobRecord]
+            var nextOffset: Int?
+            enum CodingKeys: String, CodingKey { case jobs, nextOffset = "next_offset" }
+        }
+        var jobs = [JobRecord]()
+        var offset = 0
+        while true {
+            let page: Page = try await self.call(.GET, "/api/v1/admin/reports/jobs?limit=10000&offset=\(offset)", body: Optional<String>.none)
+            jobs += page.jobs
+            guard let next = page.nextOffset, next > offset else { return jobs }
+            offset = next
+        }
+    }
+
+    /// Revokes an agent's device credential.
+    public func revokeAgent(id: AgentID) async throws {
+        var request = HTTPClientRequest(url: self.configuration.serverURL + "/api/v1/admin/agents/\(id.rawValue)/revoke")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(self.configuration.adminKey)")
+        let response = try await self.client.execute(request, timeout: self.configuration.timeout)
+        let bytes = try await response.body.collect(upTo: 1024 * 1024)
+        guard (200..<300).contains(response.status.code) else {
+            let error = try? WireCoding.makeDecoder().decode(APIErrorBody.self, from: Data(bytes.readableBytesView))
+            throw Failure(status: Int(response.status.code), reason: error?.reason ?? "http_error", message: error?.message ?? response.status.reasonPhrase)
+        }
+    }
+
+    /// The enrolled agents.
+    public func listAgents() async throws -> [AgentRecord] {
+        let list: Items<AgentRecord> = try await self.call(.GET, "/api/v1/admin/agents", body: Optional<String>.none)
+        return list.items
+    }
+
     private func call<Body: Encodable, Answer: Decodable>(_ method: NIOHTTP1.HTTPMethod, _ path: String, body: Body?) async throws -> Answer {
         var request = HTTPClientRequest(url: self.configuration.serverURL + path)
         request.method = method
@@ -114,6 +201,10 @@ public struct AdminClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(data: try WireCoding.makeEncoder().encode(body)))
         }
+        return try await self.send(request)
+    }
+
+    private func send<Answer: Decodable>(_ request: HTTPClientRequest) async throws -> Answer {
         let response = try await self.client.execute(request, timeout: self.configuration.timeout)
         let bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
         let data = Data(bytes.readableBytesView)

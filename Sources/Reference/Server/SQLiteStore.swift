@@ -300,6 +300,19 @@ public struct SQLiteStore: Store {
         }
     }
 
+    public func setPrinterDriver(id: PrinterID, driverID: DriverID?, audit: AuditEntry) async throws -> Bool {
+        try await self.write { db in
+            if let driverID, try String.fetchOne(db, sql: "SELECT id FROM drivers WHERE id = ?", arguments: [driverID.rawValue]) == nil {
+                throw ServerError.invalidField("driver_id \(driverID) does not name a driver")
+            }
+            try db.execute(sql: "UPDATE printers SET driver_id = ? WHERE id = ?", arguments: [driverID?.rawValue, id.rawValue])
+            guard db.changesCount > 0 else { return false }
+            try Self.bumpGeneration(db)
+            try Self.audit(audit, db)
+            return true
+        }
+    }
+
     public func createProfile(_ profile: ProfileRecord, audit: AuditEntry) async throws {
         try await self.write { db in
             let p = profile.profile

@@ -28,6 +28,9 @@ public protocol Store: Sendable {
     func createPrinter(_ printer: PrinterRecord, audit: AuditEntry) async throws
     func printers() async throws -> [PrinterRecord]
     func deletePrinter(id: PrinterID, audit: AuditEntry) async throws -> Bool
+    /// Points a printer at another driver (or none): how a new driver version is published.
+    /// Returns false when the printer does not exist.
+    func setPrinterDriver(id: PrinterID, driverID: DriverID?, audit: AuditEntry) async throws -> Bool
     func createProfile(_ profile: ProfileRecord, audit: AuditEntry) async throws
     func profiles() async throws -> [ProfileRecord]
     func deleteProfile(id: ProfileID, audit: AuditEntry) async throws -> Bool

@@ -76,6 +76,20 @@ struct PostScriptPageScanner: Sendable {
                 case .stringEscape: break
                 }
                 if index == count { return }
+                // The commonest stop in code: an end of line. With nothing pending it only
+                // marks the next byte as a line start, and a line that starts with an
+                // uninteresting byte (not `%`) changes nothing either: skip both without
+                // the full step, which is most of the cost on short-lined PostScript.
+                let byte = bytes[index]
+                if lexical == .code, byte == ByteScan.lineFeed || byte == ByteScan.carriageReturn {
+                    index += 1
+                    if index < count, !Self.isInteresting(bytes[index]) {
+                        index += 1
+                    } else {
+                        atLineStart = true
+                    }
+                    continue
+                }
             }
             step(bytes[index])
             index += 1

@@ -1,0 +1,145 @@
+import AsyncHTTPClient
+import FakePrinter
+import Foundation
+import LDAP
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import PrintplaneAgent
+import PrintplaneCore
+import PrintplaneServer
+import ServiceLifecycle
+
+/// Runs one scenario against the real reference server: a virtual fleet of reference
+/// agents (DESIGN.md §1, principle 1), fake printers over real TCP, and the simulated AD;
+/// open-model arrivals with latency from the intended start; timed events; cross-checks;
+/// and a report whose thresholds decide the exit code.
+public struct ScenarioRunner: Sendable {
+    /// Addresses on 127/8 kept apart so traffic classes can be told apart by address.
+    public static let serverHost = "127.10.0.1"
+    public static let printerHost = "127.20.0.1"
+    public static let directoryHost = "127.30.0.1"
+
+    let configuration: SimRunConfiguration
+    let logger: Logger
+    var scenario: Scenario { self.configuration.scenario }
+
+    public init(configuration: SimRunConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Runs the scenario and writes the report. A run that cannot be carried out ends with
+    /// `runError` set (exit code 3), never with a pass.
+    public func run() async -> RunReport {
+        let startedAt = Date()
+        let recorder = MetricsRecorder()
+        var notes = [String]()
+        var runError: String?
+        do {
+            notes += try await self.execute(recorder: recorder)
+        } catch {
+            runError = "\(error)"
+            self.logger.error("the run failed", metadata: ["printplane.error": "\(error)"])
+        }
+        let report = RunReport.make(scenario: self.scenario, recorder: recorder, startedAt: startedAt, runError: runError, notes: notes)
+        do {
+            let files = try report.write(to: URL(fileURLWithPath: self.configuration.reportDirectory))
+            self.configuration.output(ConsoleSummary.render(report) + "\nreport: \(files.json.path)\n        \(files.html.path)\n")
+        } catch {
+            self.configuration.output(ConsoleSummary.render(report) + "\ncould not write the report: \(error)\n")
+        }
+        return report
+    }
+
+    // MARK: The run
+
+    private func execute(recorder: MetricsRecorder) async throws -> [String] {
+        let scenario = self.scenario
+        if scenario.topology == .namespaces {
+            throw SimRunError("topology: namespaces needs the pcap/namespace support (run as root with `printplane sim run`; this build runs loopback only)")
+        }
+        if scenario.events.contains(where: { if case .networkCut = $0.action { return true } else { return false } }) {
+            throw SimRunError("network_cut needs topology: namespaces")
+        }
+        let work = self.configuration.workDirectory ?? (NSTemporaryDirectory() + "printplane-sim-" + UUID().uuidString)
+        try FileManager.default.createDirectory(atPath: work + "/server", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: work + "/printers", withIntermediateDirectories: true)
+        defer { if self.configuration.workDirectory == nil { try? FileManager.default.removeItem(atPath: work) } }
+
+        // The control plane.
+        let controlPlane: SimControlPlane
+        switch scenario.server {
+        case .embedded(let embedded):
+            controlPlane = SimControlPlane(
+                mode: .child(
+                    executable: self.configuration.executablePath, dataDirectory: work + "/server", host: Self.serverHost,
+                    checkInInterval: max(1, Int(embedded.checkinInterval.components.seconds)), maxDownloads: embedded.maxConcurrentDownloads),
+                logger: self.logger)
+        case .external(let external):
+            let key = try String(contentsOfFile: external.adminKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            controlPlane = SimControlPlane(mode: .external(url: external.url, adminKey: key, caPEM: try String(contentsOfFile: external.caFile, encoding: .utf8)), logger: self.logger)
+        }
+        self.configuration.output("starting: server, \(scenario.printers.count) printers\(scenario.directory.enabled ? ", simulated AD (\(scenario.directory.users) users)" : ""), \(scenario.fleet.agents) agents\n")
+        try await controlPlane.start()
+
+        // Fake printers and the simulated AD, as services for the length of the run.
+        let isRoot = geteuid() == 0
+        var printerLogger = self.logger
+        printerLogger.logLevel = .error
+        let printers = try FakePrinterService(
+            configuration: FakePrinterConfiguration(
+                host: Self.printerHost, count: scenario.printers.count, rawPort: 9100, lpdPort: isRoot ? 515 : 10515, httpPort: nil,
+                spoolDirectory: work + "/printers", keepDocumentBytes: false),
+            logger: printerLogger)
+        var services: [any Service] = [printers]
+        var directoryServer: SimulatedADServer?
+        if scenario.directory.enabled {
+            let ad = try SimulatedADServer(
+                configuration: SimulatedADConfiguration(
+                    host: Self.directoryHost, port: 0, startTLS: false, certificate: .generated(hostnames: [Self.directoryHost]),
+                    directory: .init(seed: scenario.directory.seed, users: scenario.directory.users, groups: scenario.directory.groups, computers: scenario.directory.computers)),
+                logger: printerLogger)
+            directoryServer = ad
+            services.append(ad)
+        }
+        let progress = ProgressReporter(
+            recorder: recorder, scenario: scenario.name, totalSeconds: Self.seconds(scenario.phasesEnd), agents: scenario.fleet.agents,
+            isTTY: self.configuration.isTTY, output: self.configuration.output)
+        let group = ServiceGroup(configuration: .init(services: services, logger: printerLogger))
+
+        var notes = [String]()
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            do {
+                let endpoints = await printers.endpoints()
+                let adPort = try await directoryServer?.listeningAddresses().ldapPort
+                let world = try await SimWorld.build(
+                    scenario: scenario, controlPlane: controlPlane, printers: printers, endpoints: endpoints, directory: directoryServer,
+                    directoryPort: adPort, recorder: recorder, configuration: self.configuration, logger: self.logger)
+                let progressGroup = ServiceGroup(configuration: .init(services: [progress], logger: printerLogger))
+                try await withThrowingTaskGroup(of: Void.self) { progressTasks in
+                    progressTasks.addTask { try await progressGroup.run() }
+                    notes = try await world.run()
+                    await progressGroup.triggerGracefulShutdown()
+                    try await progressTasks.waitForAll()
+                }
+                try await world.shutdown()
+            } catch {
+                await group.triggerGracefulShutdown()
+                await controlPlane.stop()
+                try? await tasks.waitForAll()
+                throw error
+            }
+            await group.triggerGracefulShutdown()
+            await controlPlane.stop()
+            try await tasks.waitForAll()
+        }
+        return notes
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
