@@ -126,7 +126,11 @@ import Testing
         let reporter = ProgressReporter(recorder: MetricsRecorder(), scenario: "s", isTTY: false, interval: .milliseconds(20), output: { collected.append($0) })
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await reporter.run() }
-            try await Task.sleep(for: .milliseconds(200))
+            // Wait for three ticks (bounded), however loaded the machine is, then stop it.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while collected.values.count < 3, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             group.cancelAll()
             try await group.waitForAll()
         }

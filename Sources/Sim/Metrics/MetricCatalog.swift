@@ -39,12 +39,14 @@ public enum MetricCatalog {
     public static let counters: [(name: String, kind: Kind)] = {
         var list: [(String, Kind)] = [
             ("enroll.accepted", .count), ("enroll.refused", .count), ("enroll.refused_expired", .count),
-            ("enroll.refused_revoked", .count), ("tokens.expired_accepted", .count),
+            ("enroll.refused_revoked", .count), ("tokens.expired_accepted", .count), ("tokens.valid_refused", .count),
             ("jobs.printed", .count), ("jobs.failed", .count), ("jobs.held", .count), ("pages.printed", .count),
             ("metadata.lost", .count), ("metadata.duplicated", .count),
             ("crosscheck.jobs_mismatch", .count), ("crosscheck.pages_mismatch", .count), ("crosscheck.users_mismatch", .count),
+            ("crosscheck.agent_jobs", .count), ("crosscheck.printer_jobs", .count), ("crosscheck.server_jobs", .count),
             ("iterations.dropped", .count), ("errors.total", .count),
-            ("driver.bytes", .bytes), ("driver.converge_seconds", .seconds), ("server.retry_after", .count),
+            ("driver.bytes", .bytes), ("driver.converge_seconds", .seconds), ("driver.converged_agents", .count),
+            ("server.retry_after", .count),
             ("agents.enrolled", .count),
             ("pcap.print_packets_to_cloud", .count), ("pcap.non_tls_to_cloud", .count), ("pcap.dropped", .count),
         ]

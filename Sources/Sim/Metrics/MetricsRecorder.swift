@@ -213,16 +213,16 @@ public final class MetricsRecorder: Sendable {
         var intervals: [Int: Interval] = [:]
 
         mutating func record(latencyMicroseconds: UInt64, second: Int, error: String?) {
-            var interval = self.intervals[second] ?? Interval()
+            // Mutated in place through the defaulted subscript: copying an Interval out and
+            // back would copy its histogram's buckets on every record.
             if let error {
                 self.errors += 1
                 self.reasons[error, default: 0] += 1
-                interval.errors += 1
+                self.intervals[second, default: Interval()].errors += 1
             } else {
                 self.histogram.record(latencyMicroseconds)
-                interval.histogram.record(latencyMicroseconds)
+                self.intervals[second, default: Interval()].histogram.record(latencyMicroseconds)
             }
-            self.intervals[second] = interval
         }
 
         mutating func merge(_ other: OperationState) {
@@ -231,10 +231,8 @@ public final class MetricsRecorder: Sendable {
             self.dropped += other.dropped
             self.reasons.merge(other.reasons, uniquingKeysWith: +)
             for (second, interval) in other.intervals {
-                var mine = self.intervals[second] ?? Interval()
-                mine.histogram.add(interval.histogram)
-                mine.errors += interval.errors
-                self.intervals[second] = mine
+                self.intervals[second, default: Interval()].histogram.add(interval.histogram)
+                self.intervals[second, default: Interval()].errors += interval.errors
             }
         }
     }

@@ -76,6 +76,6 @@ struct SVGChart {
 
     static func label(_ value: Double) -> String {
         if value == value.rounded() { return String(Int(value)) }
-        return value >= 10 ? String(format: "%.0f", value) : String(format: "%.2g", value)
+        return value >= 10 ? String(format: "%.1f", value) : String(format: "%.2g", value)
     }
 }

@@ -25,7 +25,7 @@ public struct ThresholdResult: Sendable, Equatable, Codable {
         case .passed, .failed:
             detail = "actual \(self.actual.map { Threshold.format($0, kind: kind) } ?? "?")"
         case .skipped:
-            detail = "skipped: metric not measured in this run (optional)"
+            detail = "skipped: not measured in this run"
         case .missing:
             detail = self.threshold.optional ? "metric not measured" : "metric not measured, so the threshold cannot hold"
         }
