@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 
-.PHONY: bootstrap build test demo fuzz bench clean
+.PHONY: bootstrap build test demo printer-demo fuzz bench clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -15,9 +15,15 @@ build: bootstrap
 test: build
 	$(SWIFT) test --skip-build --parallel --num-workers 2
 
+# The main job: the quickstart scenario on embedded defaults (exit 0 only if every threshold holds).
 demo: bootstrap
 	$(SWIFT) build --product printplane
-	bash scripts/demo.sh
+	"$$($(SWIFT) build --show-bin-path)/printplane" sim run scenarios/quickstart.yaml --report-dir sim-reports/quickstart
+
+# The fake printer alone, driven by the real CUPS backends.
+printer-demo: bootstrap
+	$(SWIFT) build --product printplane
+	bash scripts/printer-demo.sh
 
 fuzz: bootstrap
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
