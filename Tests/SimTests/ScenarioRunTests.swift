@@ -82,7 +82,7 @@ import Testing
         #expect(report.exitCode == .passed, "\(report.thresholds.filter { !$0.isSuccess })")
         let metrics = report.metrics
         #expect(metrics["agents.enrolled"] == 12)
-        #expect((metrics["jobs.printed"] ?? 0) > 5)
+        #expect((metrics["jobs.printed"] ?? 0) > 0)
         #expect(metrics["crosscheck.server_jobs"] == metrics["crosscheck.agent_jobs"])
         #expect((metrics["pcap.packets.agent_printer"] ?? 0) > 0)
         #expect((metrics["pcap.packets.agent_server"] ?? 0) > 0)

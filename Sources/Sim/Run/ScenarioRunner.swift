@@ -17,11 +17,12 @@ import ServiceLifecycle
 /// and a report whose thresholds decide the exit code.
 public struct ScenarioRunner: Sendable {
     /// Addresses on 127/8 kept apart so traffic classes can be told apart by address.
-    public static let serverHost = "127.10.0.1"
-    /// Printers get 127.20.N.1 and up, N chosen per run so two runs on one machine (or a
-    /// run beside the test suite) do not collide on port 9100.
-    public static func printerHost() -> String { "127.20.\(UInt8.random(in: 1...250)).1" }
-    public static let directoryHost = "127.30.0.1"
+    /// The server, printers and AD get their own 127/8 subnets, with the third octet chosen
+    /// per run, so two runs on one machine (or a run beside the test suite) neither collide
+    /// on ports nor see each other's packets in the capture.
+    let serverHost: String
+    let directoryHost: String
+    let printerHost: String
 
     let configuration: SimRunConfiguration
     let logger: Logger
@@ -30,6 +31,10 @@ public struct ScenarioRunner: Sendable {
     public init(configuration: SimRunConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        let subnet = UInt8.random(in: 1...250)
+        self.serverHost = "127.10.\(subnet).1"
+        self.printerHost = "127.20.\(subnet).1"
+        self.directoryHost = "127.30.\(subnet).1"
     }
 
     /// Runs the scenario and writes the report. A run that cannot be carried out ends with
@@ -76,7 +81,7 @@ public struct ScenarioRunner: Sendable {
         case .embedded(let embedded):
             controlPlane = SimControlPlane(
                 mode: .child(
-                    executable: self.configuration.executablePath, dataDirectory: work + "/server", host: Self.serverHost,
+                    executable: self.configuration.executablePath, dataDirectory: work + "/server", host: self.serverHost,
                     checkInInterval: max(1, Int(embedded.checkinInterval.components.seconds)), maxDownloads: embedded.maxConcurrentDownloads),
                 logger: self.logger)
         case .external(let external):
@@ -90,7 +95,7 @@ public struct ScenarioRunner: Sendable {
         let isRoot = geteuid() == 0
         var printerLogger = self.logger
         printerLogger.logLevel = .error
-        let printerHost = scenario.printers.placement == .onServer ? Self.serverHost : Self.printerHost()
+        let printerHost = scenario.printers.placement == .onServer ? self.serverHost : self.printerHost
         let lpdPort = isRoot ? 515 : 10515
         let printers = try FakePrinterService(
             configuration: FakePrinterConfiguration(
@@ -102,7 +107,7 @@ public struct ScenarioRunner: Sendable {
         if scenario.directory.enabled {
             let ad = try SimulatedADServer(
                 configuration: SimulatedADConfiguration(
-                    host: Self.directoryHost, port: 0, startTLS: false, certificate: .generated(hostnames: [Self.directoryHost]),
+                    host: self.directoryHost, port: 0, startTLS: false, certificate: .generated(hostnames: [self.directoryHost]),
                     directory: .init(seed: scenario.directory.seed, users: scenario.directory.users, groups: scenario.directory.groups, computers: scenario.directory.computers)),
                 logger: printerLogger)
             directoryServer = ad
@@ -121,22 +126,25 @@ public struct ScenarioRunner: Sendable {
                 let adPort = try await directoryServer?.listeningAddresses().ldapPort
                 try await Self.slowDown(printers, fraction: scenario.printers.slowFraction)
                 // The wire proof: capture on loopback for the whole run, classes told apart
-                // by address (server 127.10.0.1, printers 127.20.0.x, AD 127.30.0.1).
+                // by address (server 127.10.N.1, printers 127.20.N.x, AD 127.30.N.1).
                 let classifier = PacketClassifier(
-                    serverAddresses: [IPAddress(Self.serverHost)!], serverPorts: [UInt16(await controlPlane.serverPort)],
+                    serverAddresses: [IPAddress(self.serverHost)!], serverPorts: [UInt16(await controlPlane.serverPort)],
                     printerAddresses: Set(endpoints.printers.compactMap { IPAddress($0.address) }),
                     printPorts: [9100, UInt16(lpdPort), 631],
-                    directoryAddresses: directoryServer == nil ? [] : [IPAddress(Self.directoryHost)!],
+                    directoryAddresses: directoryServer == nil ? [] : [IPAddress(self.directoryHost)!],
                     directoryPorts: adPort.map { [UInt16($0)] } ?? [])
                 let verifier = PcapVerifier(
                     configuration: PcapVerifierConfiguration(
-                        capture: PacketCaptureConfiguration(device: "lo", filter: "tcp", outputPath: self.configuration.pcapOutput), classifier: classifier),
+                        capture: PacketCaptureConfiguration(
+                            device: "lo", filter: "tcp and (net \(Self.network(self.serverHost)) or net \(Self.network(self.printerHost)) or net \(Self.network(self.directoryHost)))",
+                            outputPath: self.configuration.pcapOutput),
+                        classifier: classifier),
                     logger: self.logger)
                 try await verifier.start()
                 do {
                     let world = try await SimWorld.build(
                         scenario: scenario, controlPlane: controlPlane, printers: printers, endpoints: endpoints, directory: directoryServer,
-                        directoryPort: adPort, recorder: recorder, configuration: self.configuration, logger: self.logger)
+                        directoryPort: adPort, directoryHost: self.directoryHost, recorder: recorder, configuration: self.configuration, logger: self.logger)
                     let progressGroup = ServiceGroup(configuration: .init(services: [progress], logger: printerLogger))
                     try await withThrowingTaskGroup(of: Void.self) { progressTasks in
                         progressTasks.addTask { try await progressGroup.run() }
@@ -186,6 +194,11 @@ public struct ScenarioRunner: Sendable {
     static func slowDown(_ printers: FakePrinterService, fraction: Double) async throws {
         let count = Int(Double(printers.printers.count) * fraction)
         for printer in printers.printers.prefix(count) { try await printer.setFaults(PrinterFaults(bytesPerSecond: 256 * 1024)) }
+    }
+
+    /// `127.10.7.1` → `127.10.7.0/24`, for the capture filter.
+    static func network(_ host: String) -> String {
+        host.split(separator: ".").prefix(3).joined(separator: ".") + ".0/24"
     }
 
     static func seconds(_ duration: Duration) -> Double {
