@@ -67,6 +67,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(name: .customLong("exit-with-parent"), help: .hidden)
+    var parentPID: Int32?
+
     func run() async throws {
         var configuration = ServerConfiguration(dataDirectory: self.dataDirectory)
         try configuration.setListen(self.listen)
@@ -83,7 +86,9 @@ struct ServerCommand: AsyncParsableCommand {
         var logger = Logger(label: "printplane.server")
         logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info
         let server = try PrintplaneServer.build(configuration: configuration, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var services: [any Service] = [server]
+        if let parentPID { services.append(ParentWatch(pid: parentPID)) }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

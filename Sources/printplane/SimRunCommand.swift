@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ServiceLifecycle
 import Sim
 
 extension SimCommand {
@@ -58,7 +59,10 @@ extension SimCommand {
             configuration.pcapOutput = self.pcapOut
             configuration.maxInFlight = max(1, self.maxInFlight)
             let logger = makeLogger(label: "printplane.sim", level: self.logLevel)
-            let report = await ScenarioRunner(configuration: configuration, logger: logger).run()
+            let service = SimRunService(runner: ScenarioRunner(configuration: configuration, logger: logger))
+            let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+            guard let report = service.report else { throw ExitCode(SimExitCode.runError.rawValue) }
             let code = report.exitCode
             if code != .passed { throw ExitCode(code.rawValue) }
         }

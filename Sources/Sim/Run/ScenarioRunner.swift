@@ -47,8 +47,11 @@ public struct ScenarioRunner: Sendable {
         do {
             notes += try await self.execute(recorder: recorder)
         } catch {
-            runError = "\(error)"
+            runError = Task.isCancelled ? "interrupted (SIGINT or SIGTERM) before the scenario ended" : "\(error)"
             self.logger.error("the run failed", metadata: ["printplane.error": "\(error)"])
+        }
+        if Task.isCancelled, runError == nil {
+            runError = "interrupted (SIGINT or SIGTERM) before the scenario ended; the figures cover the part that ran"
         }
         let report = RunReport.make(scenario: self.scenario, recorder: recorder, startedAt: startedAt, runError: runError, notes: notes)
         do {
@@ -148,14 +151,21 @@ public struct ScenarioRunner: Sendable {
                     let progressGroup = ServiceGroup(configuration: .init(services: [progress], logger: printerLogger))
                     try await withThrowingTaskGroup(of: Void.self) { progressTasks in
                         progressTasks.addTask { try await progressGroup.run() }
-                        notes = try await world.run()
+                        var failure: (any Error)?
+                        do {
+                            notes = try await world.run()
+                        } catch {
+                            failure = error
+                        }
                         let verdict = await verifier.stop()
                         verdict.record(into: recorder)
                         notes.append("pcap verifier: \(verdict.status)" + (verdict.pcapOutput.map { ", packets written to \($0)" } ?? ""))
                         await progressGroup.triggerGracefulShutdown()
-                        try await progressTasks.waitForAll()
+                        try? await progressTasks.waitForAll()
+                        // The fleet's HTTP pool is always shut down, also after a failure.
+                        try? await world.shutdown()
+                        if let failure { throw failure }
                     }
-                    try await world.shutdown()
                 } catch {
                     // Never leave the capture thread running.
                     _ = await verifier.stop()

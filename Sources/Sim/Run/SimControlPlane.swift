@@ -86,7 +86,7 @@ public actor SimControlPlane {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = [
             "server", "--data-dir", directory, "--listen", "\(host):\(port)", "--checkin-interval", String(interval),
-            "--max-downloads", String(downloads), "--log-level", "warning",
+            "--max-downloads", String(downloads), "--log-level", "warning", "--exit-with-parent", String(getpid()),
         ]
         let logPath = "\(directory)/../server.log"
         if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }

@@ -515,7 +515,7 @@ final class SimWorld: Sendable {
 
     /// After the phases: keep uploading until every outbox is empty (or the deadline).
     func drain(until deadline: ContinuousClock.Instant) async -> [String] {
-        while ContinuousClock.now < deadline {
+        while ContinuousClock.now < deadline, !Task.isCancelled {
             if await self.uploadPass() == 0 { return [] }
             try? await Task.sleep(for: .milliseconds(500))
         }
