@@ -98,8 +98,11 @@ struct PrinterListener {
                     // stops at 64 KiB), so each chunk's fixed cost (async hand-off, state
                     // machine, page counter) is paid sixteen times less often.
                     try channel.syncOptions?.setOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 64 * 1024, maximum: 1 << 20))
+                    // Deinit-based teardown on purpose: a connection accepted while the
+                    // listener shuts down is dropped unconsumed, and must then close itself
+                    // instead of tripping NIOAsyncWriter's "deinited without finish()".
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
-                        wrappingChannelSynchronously: channel,
+                        synchronouslyWrapping: channel,
                         configuration: .init(isOutboundHalfClosureEnabled: false))
                 }
             }
@@ -115,8 +118,9 @@ struct PrinterListener {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser(timeout: idle))
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LPDCommandDecoder()))
+                    // Deinit-based teardown on purpose (see the RAW listener).
                     return try NIOAsyncChannel<LPDInbound, ByteBuffer>(
-                        wrappingChannelSynchronously: channel,
+                        synchronouslyWrapping: channel,
                         configuration: .init(isOutboundHalfClosureEnabled: false))
                 }
             }

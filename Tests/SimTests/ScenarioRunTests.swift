@@ -32,7 +32,7 @@ import Testing
             over: 2s
         phases:
           - name: busy
-            duration: 8s
+            duration: 12s
             checkins: 6/s
             logins: 2/s
             print:
@@ -65,11 +65,11 @@ import Testing
             name: "ci-small",
             extra: """
             events:
-              - at: 3s
+              - at: 4s
                 do: publish_driver
                 version: "2.0"
                 size: 128KB
-              - at: 4s
+              - at: 7s
                 do: kill_server
                 restart_after: 1s
             """,

@@ -23,7 +23,9 @@ public struct LoginListener: Sendable {
             .serverChannelOption(.backlog, value: 16)
             .bind(unixDomainSocketPath: self.path, cleanupExistingSocketFile: true) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    // Deinit-based teardown: a connection accepted during shutdown is dropped
+                    // unconsumed and must close itself.
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(synchronouslyWrapping: channel)
                 }
             }
         chmod(self.path, 0o600)
