@@ -45,6 +45,9 @@ extension SimCommand {
         @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (logs go to stderr).")
         var logLevel: Logger.Level = .warning
 
+        @Option(name: .customLong("inside-topology"), help: .hidden)
+        var insideTopology: String?
+
         func run() async throws {
             let result = ScenarioLoader.load(contentsOf: self.scenario)
             for issue in result.issues { FileHandle.standardError.write(Data((issue.description + "\n").utf8)) }
@@ -52,15 +55,27 @@ extension SimCommand {
                 FileHandle.standardError.write(Data("\(self.scenario): invalid; nothing was run\n".utf8))
                 throw ExitCode(SimExitCode.invalidScenario.rawValue)
             }
+            let logger = makeLogger(label: "printplane.sim", level: self.logLevel)
+            if scenario.topology == .namespaces, self.insideTopology == nil {
+                var forwarded = ["--report-dir", self.reportDirectory ?? "sim-reports/\(scenario.name)", "--max-in-flight", String(self.maxInFlight), "--log-level", self.logLevel.rawValue]
+                if let workDirectory { forwarded += ["--work-dir", workDirectory] }
+                if let pcapOut { forwarded += ["--pcap-out", pcapOut] }
+                let status = await TopologyLauncher.run(scenarioPath: self.scenario, executable: Self.executablePath(), forwardedArguments: forwarded, logger: logger)
+                if status != 0 { throw ExitCode(status) }
+                return
+            }
             var configuration = SimRunConfiguration(
                 scenario: scenario, reportDirectory: self.reportDirectory ?? "sim-reports/\(scenario.name)",
                 executablePath: Self.executablePath(), isTTY: isatty(STDOUT_FILENO) != 0)
             configuration.workDirectory = self.workDirectory
             configuration.pcapOutput = self.pcapOut
             configuration.maxInFlight = max(1, self.maxInFlight)
-            let logger = makeLogger(label: "printplane.sim", level: self.logLevel)
+            configuration.topologyRunID = self.insideTopology
             let service = SimRunService(runner: ScenarioRunner(configuration: configuration, logger: logger))
-            let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            // The run ends by itself: that is success, not a service dying.
+            let group = ServiceGroup(configuration: .init(
+                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
             guard let report = service.report else { throw ExitCode(SimExitCode.runError.rawValue) }
             let code = report.exitCode

@@ -137,3 +137,31 @@ import Testing
         #expect(report.errorsByReason["enroll"]?["token_expired"] == Int(expired))
     }
 }
+
+/// Topology mode through the real CLI (it re-runs itself inside the lan namespace): the
+/// server sits in the `cloud` namespace, agents, printers and AD in `lan`, and the capture
+/// is on the WAN link. Needs root, as CI is.
+@Suite(.serialized) struct TopologyScenarioTests {
+    @Test func aNamespaceRunKeepsPrintTrafficOffTheWAN() async throws {
+        let directory = NSTemporaryDirectory() + "printplane-ns-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scenario = ScenarioRunTests.scenario(
+            name: "ci-namespaces", thresholds: ["pcap.print_packets_to_cloud == 0", "pcap.non_tls_to_cloud == 0", "metadata.lost == 0", "crosscheck.jobs_mismatch == 0"]
+        ).replacingOccurrences(of: "seed: 11\n", with: "seed: 11\ntopology: namespaces\n")
+        try scenario.write(toFile: directory + "/ns.yaml", atomically: true, encoding: .utf8)
+        let before = try await NetworkTopology.namespaces()
+        let run = try await ChildProcess.run(try PcapTestSupport.printplaneBinary(), ["sim", "run", directory + "/ns.yaml", "--report-dir", directory + "/report"], timeout: 120)
+        #expect(run.status == 0, "\(run.output.suffix(2000))")
+        let report = try RunReport.read(from: URL(fileURLWithPath: directory + "/report/report.json"))
+        #expect(report.exitCode == .passed)
+        #expect(report.metrics["pcap.print_packets_to_cloud"] == 0)
+        // Agent↔server traffic crossed the WAN; print traffic stayed on the LAN.
+        #expect((report.metrics["pcap.wan_bytes.agent_server"] ?? 0) > 10_000)
+        #expect(report.metrics["pcap.wan_bytes.agent_printer"] == 0)
+        #expect((report.metrics["jobs.printed"] ?? 0) > 0)
+        // Nothing is left behind.
+        let after = try await NetworkTopology.namespaces()
+        #expect(Set(after).subtracting(before).isEmpty, "left behind: \(Set(after).subtracting(before))")
+    }
+}

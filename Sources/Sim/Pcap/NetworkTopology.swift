@@ -176,7 +176,7 @@ public final class NetworkTopology: Sendable {
         }
     }
 
-    private static func namespace(runID: String, suffix: String) -> String { "\(namespacePrefix)\(runID)-\(suffix)" }
+    public static func namespace(runID: String, suffix: String) -> String { "\(namespacePrefix)\(runID)-\(suffix)" }
 
     /// `pp-<runID>-<suffix>` → runID; `nil` for names this type did not make.
     static func runID(ofNamespace name: String) -> String? {

@@ -32,7 +32,7 @@ public struct ScenarioRunner: Sendable {
         self.configuration = configuration
         self.logger = logger
         let subnet = UInt8.random(in: 1...250)
-        self.serverHost = "127.10.\(subnet).1"
+        self.serverHost = configuration.topologyRunID == nil ? "127.10.\(subnet).1" : NetworkTopology.serverAddress.description
         self.printerHost = "127.20.\(subnet).1"
         self.directoryHost = "127.30.\(subnet).1"
     }
@@ -67,10 +67,11 @@ public struct ScenarioRunner: Sendable {
 
     private func execute(recorder: MetricsRecorder) async throws -> [String] {
         let scenario = self.scenario
-        if scenario.topology == .namespaces {
-            throw SimRunError("topology: namespaces needs the pcap/namespace support (run as root with `printplane sim run`; this build runs loopback only)")
+        let runID = self.configuration.topologyRunID
+        if scenario.topology == .namespaces, runID == nil {
+            throw SimRunError("topology: namespaces is run through TopologyLauncher (`printplane sim run` does this), which puts this process in the lan namespace")
         }
-        if scenario.events.contains(where: { if case .networkCut = $0.action { return true } else { return false } }) {
+        if runID == nil, scenario.events.contains(where: { if case .networkCut = $0.action { return true } else { return false } }) {
             throw SimRunError("network_cut needs topology: namespaces")
         }
         let work = self.configuration.workDirectory ?? (NSTemporaryDirectory() + "printplane-sim-" + UUID().uuidString)
@@ -85,7 +86,8 @@ public struct ScenarioRunner: Sendable {
             controlPlane = SimControlPlane(
                 mode: .child(
                     executable: self.configuration.executablePath, dataDirectory: work + "/server", host: self.serverHost,
-                    checkInInterval: max(1, Int(embedded.checkinInterval.components.seconds)), maxDownloads: embedded.maxConcurrentDownloads),
+                    checkInInterval: max(1, Int(embedded.checkinInterval.components.seconds)), maxDownloads: embedded.maxConcurrentDownloads,
+                    namespace: runID.map { NetworkTopology.namespace(runID: $0, suffix: "cloud") }),
                 logger: self.logger)
         case .external(let external):
             let key = try String(contentsOfFile: external.adminKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -138,9 +140,12 @@ public struct ScenarioRunner: Sendable {
                     directoryPorts: adPort.map { [UInt16($0)] } ?? [])
                 let verifier = PcapVerifier(
                     configuration: PcapVerifierConfiguration(
-                        capture: PacketCaptureConfiguration(
-                            device: "lo", filter: "tcp and (net \(Self.network(self.serverHost)) or net \(Self.network(self.printerHost)) or net \(Self.network(self.directoryHost)))",
-                            outputPath: self.configuration.pcapOutput),
+                        capture: runID == nil
+                            ? PacketCaptureConfiguration(
+                                device: "lo", filter: "tcp and (net \(Self.network(self.serverHost)) or net \(Self.network(self.printerHost)) or net \(Self.network(self.directoryHost)))",
+                                outputPath: self.configuration.pcapOutput)
+                            // Topology mode: the WAN link, seen from this (lan) namespace.
+                            : PacketCaptureConfiguration(device: NetworkTopology.wanInterface, filter: "tcp", outputPath: self.configuration.pcapOutput),
                         classifier: classifier),
                     logger: self.logger)
                 try await verifier.start()

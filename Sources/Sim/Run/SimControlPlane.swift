@@ -10,7 +10,7 @@ import ServiceLifecycle
 public actor SimControlPlane {
     public enum Mode: Sendable {
         /// `printplane server` as a child, SQLite in `dataDirectory`.
-        case child(executable: String, dataDirectory: String, host: String, checkInInterval: Int, maxDownloads: Int)
+        case child(executable: String, dataDirectory: String, host: String, checkInInterval: Int, maxDownloads: Int, namespace: String? = nil)
         /// An external server, given by URL, admin key and CA.
         case external(url: String, adminKey: String, caPEM: String)
     }
@@ -29,7 +29,7 @@ public actor SimControlPlane {
     /// `https://host:port`.
     public var url: String {
         switch self.mode {
-        case .child(_, _, let host, _, _): "https://\(host):\(self.port ?? 0)"
+        case .child(_, _, let host, _, _, _): "https://\(host):\(self.port ?? 0)"
         case .external(let url, _, _): url
         }
     }
@@ -37,7 +37,7 @@ public actor SimControlPlane {
     /// The host the agents see the cloud at (for the pcap verifier).
     public var host: String {
         switch self.mode {
-        case .child(_, _, let host, _, _): host
+        case .child(_, _, let host, _, _, _): host
         case .external(let url, _, _): URL(string: url)?.host ?? url
         }
     }
@@ -52,7 +52,7 @@ public actor SimControlPlane {
     public var caPEM: String {
         get throws {
             switch self.mode {
-            case .child(_, let directory, _, _, _): return try String(contentsOfFile: "\(directory)/ca.pem", encoding: .utf8)
+            case .child(_, let directory, _, _, _, _): return try String(contentsOfFile: "\(directory)/ca.pem", encoding: .utf8)
             case .external(_, _, let pem): return pem
             }
         }
@@ -61,7 +61,7 @@ public actor SimControlPlane {
     public var adminKey: String {
         get throws {
             switch self.mode {
-            case .child(_, let directory, _, _, _): return try String(contentsOfFile: "\(directory)/admin.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            case .child(_, let directory, _, _, _, _): return try String(contentsOfFile: "\(directory)/admin.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             case .external(_, let key, _): return key
             }
         }
@@ -79,15 +79,23 @@ public actor SimControlPlane {
 
     /// Starts the child (on the same port as before, after a kill) and waits until it accepts.
     public func start() async throws {
-        guard case .child(let executable, let directory, let host, let interval, let downloads) = self.mode else { return }
-        if self.port == nil { self.port = try await Self.freePort(host: host) }
+        guard case .child(let executable, let directory, let host, let interval, let downloads, let namespace) = self.mode else { return }
+        // In a fresh cloud namespace every port is free; on loopback, ask the kernel.
+        if self.port == nil { self.port = namespace == nil ? try await Self.freePort(host: host) : 8443 }
         let port = self.port!
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [
+        let arguments = [
             "server", "--data-dir", directory, "--listen", "\(host):\(port)", "--checkin-interval", String(interval),
             "--max-downloads", String(downloads), "--log-level", "warning", "--exit-with-parent", String(getpid()),
         ]
+        if let namespace {
+            // `ip netns exec` execs the server, so it keeps this process as its parent.
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            process.arguments = ["netns", "exec", namespace, executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
         let logPath = "\(directory)/../server.log"
         if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))

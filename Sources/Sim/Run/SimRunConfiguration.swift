@@ -20,6 +20,10 @@ public struct SimRunConfiguration: Sendable {
     public var maxInFlight: Int = 4_000
     /// Concurrent connections the shared HTTP pool may open to the server.
     public var httpConnections: Int = 64
+    /// Set when this process runs inside the lan namespace of a topology-mode run (see
+    /// ``TopologyLauncher``): the server is in the `cloud` namespace at 10.213.0.1, and the
+    /// capture is on the WAN link.
+    public var topologyRunID: String?
 
     public init(scenario: Scenario, reportDirectory: String, executablePath: String, isTTY: Bool = false, output: @escaping @Sendable (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) }) {
         self.scenario = scenario

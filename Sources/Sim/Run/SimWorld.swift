@@ -592,8 +592,30 @@ final class SimWorld: Sendable {
             }
         case .printerOnline(let selection):
             for index in selection.indices(printerCount: self.printers.printers.count) { try await self.printers.printers[index].setFaults(PrinterFaults()) }
-        case .networkCut, .networkRestore:
-            throw SimRunError("network_cut needs topology: namespaces")
+        case .networkCut(let duration):
+            guard self.configuration.topologyRunID != nil else { throw SimRunError("network_cut needs topology: namespaces") }
+            try await Self.wan(up: false)
+            if let duration {
+                group.addTask {
+                    try? await Task.sleep(for: duration)
+                    do { try await Self.wan(up: true) } catch { self.logger.error("network restore failed", metadata: ["printplane.error": "\(error)"]) }
+                }
+            }
+        case .networkRestore:
+            guard self.configuration.topologyRunID != nil else { throw SimRunError("network_restore needs topology: namespaces") }
+            try await Self.wan(up: true)
+        }
+    }
+
+    /// Takes this (lan) namespace's WAN link down or up again; bringing it up restores the
+    /// default route through the cloud side, which the kernel dropped with the link.
+    static func wan(up: Bool) async throws {
+        let interface = NetworkTopology.wanInterface
+        let link = try await ChildProcess.run("/usr/sbin/ip", ["link", "set", interface, up ? "up" : "down"])
+        guard link.status == 0 else { throw SimRunError("ip link set \(interface) \(up ? "up" : "down") failed: \(link.output)") }
+        if up {
+            let route = try await ChildProcess.run("/usr/sbin/ip", ["route", "replace", "default", "via", "10.213.1.1", "dev", interface])
+            guard route.status == 0 else { throw SimRunError("restoring the default route failed: \(route.output)") }
         }
     }
 
