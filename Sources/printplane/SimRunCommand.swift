@@ -42,6 +42,9 @@ extension SimCommand {
         @Option(name: .customLong("max-in-flight"), help: "Operations in flight at once; arrivals beyond are counted as dropped.")
         var maxInFlight: Int = 4_000
 
+        @Option(name: .customLong("http-connections"), help: "Connections the fleet's shared HTTPS pool may open to the server.")
+        var httpConnections: Int = 64
+
         @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (logs go to stderr).")
         var logLevel: Logger.Level = .warning
 
@@ -57,7 +60,10 @@ extension SimCommand {
             }
             let logger = makeLogger(label: "printplane.sim", level: self.logLevel)
             if scenario.topology == .namespaces, self.insideTopology == nil {
-                var forwarded = ["--report-dir", self.reportDirectory ?? "sim-reports/\(scenario.name)", "--max-in-flight", String(self.maxInFlight), "--log-level", self.logLevel.rawValue]
+                var forwarded = [
+                    "--report-dir", self.reportDirectory ?? "sim-reports/\(scenario.name)", "--max-in-flight", String(self.maxInFlight),
+                    "--http-connections", String(self.httpConnections), "--log-level", self.logLevel.rawValue,
+                ]
                 if let workDirectory { forwarded += ["--work-dir", workDirectory] }
                 if let pcapOut { forwarded += ["--pcap-out", pcapOut] }
                 let status = await TopologyLauncher.run(scenarioPath: self.scenario, executable: Self.executablePath(), forwardedArguments: forwarded, logger: logger)
@@ -71,6 +77,7 @@ extension SimCommand {
             configuration.pcapOutput = self.pcapOut
             configuration.maxInFlight = max(1, self.maxInFlight)
             configuration.topologyRunID = self.insideTopology
+            configuration.httpConnections = max(1, self.httpConnections)
             let service = SimRunService(runner: ScenarioRunner(configuration: configuration, logger: logger))
             // The run ends by itself: that is success, not a service dying.
             let group = ServiceGroup(configuration: .init(

@@ -120,7 +120,7 @@ final class SimWorld: Sendable {
 
         // One shared HTTP pool for the whole fleet.
         let caPEM = try await controlPlane.caPEM
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: try HTTPClientTransport.configuration(caPEM: caPEM, timeout: .seconds(60), maxConnectionsPerHost: max(configuration.httpConnections, min(1024, scenario.fleet.agents / 10))))
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: try HTTPClientTransport.configuration(caPEM: caPEM, timeout: .seconds(60), maxConnectionsPerHost: configuration.httpConnections))
         let transport = HTTPClientTransport(client: http, timeout: .seconds(60))
         let printTransport = NIOPrinterTransport(timeout: .seconds(30))
         var agentLogger = logger
