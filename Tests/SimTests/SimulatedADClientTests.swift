@@ -199,8 +199,9 @@ import Testing
             let connection = try await self.connect(server, addresses)
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
-            // The close reaches the client asynchronously; allow it a moment on a loaded machine.
-            let deadline = ContinuousClock.now + .seconds(5)
+            // The close reaches the client asynchronously; allow it a while on a loaded machine
+            // (CI runs whole scenario runs beside this test).
+            let deadline = ContinuousClock.now + .seconds(20)
             while connection.isActive && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
             #expect(!connection.isActive)
             await #expect(throws: (any Error).self) {
