@@ -165,3 +165,53 @@ import Testing
         #expect(Set(after).subtracting(before).isEmpty, "left behind: \(Set(after).subtracting(before))")
     }
 }
+
+/// `server: { mode: external }`: a deployment the user already runs, given by URL, admin
+/// key and CA. The same scenario must run against it more than once.
+@Suite(.serialized) struct ExternalServerScenarioTests {
+    @Test func aScenarioRunsTwiceAgainstAnExternalServer() async throws {
+        let directory = NSTemporaryDirectory() + "printplane-external-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory + "/server", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = SimControlPlane(
+            mode: .child(executable: try PcapTestSupport.printplaneBinary(), dataDirectory: directory + "/server", host: "127.0.0.1", checkInInterval: 60, maxDownloads: 64),
+            logger: Logger(label: "printplane.sim.test"))
+        try await server.start()
+        let url = await server.url
+        let text = """
+            name: ci-external
+            server:
+              mode: external
+              url: \(url.replacingOccurrences(of: "127.0.0.1", with: "localhost"))
+              admin_key_file: \(directory)/server/admin.key
+              ca_file: \(directory)/server/ca.pem
+            directory:
+              enabled: false
+            printers:
+              count: 1
+            fleet:
+              agents: 4
+              enroll:
+                over: 1s
+            phases:
+              - name: p
+                duration: 4s
+                checkins: 2/s
+                print:
+                  rate: 1/s
+                  pages: { min: 1, max: 3 }
+                  documents: { postscript: 1 }
+            thresholds:
+              - "metadata.lost == 0"
+              - "crosscheck.jobs_mismatch == 0"
+              - "pcap.print_packets_to_cloud == 0"
+            """
+        for _ in 0..<2 {
+            let report = try await ScenarioRunTests.run(text)
+            #expect(report.runError == nil, "\(report.runError ?? "")")
+            #expect(report.exitCode == .passed, "\(report.thresholds.filter { !$0.isSuccess })")
+            #expect((report.metrics["pcap.packets.agent_server"] ?? 0) > 0)
+        }
+        await server.stop()
+    }
+}

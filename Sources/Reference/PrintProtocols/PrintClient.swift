@@ -13,7 +13,12 @@ public enum PrintClient {
         let channel = try await connect(host: host, port: port, timeout: timeout, eventLoopGroup: eventLoopGroup)
         return try await withDeadline(timeout, "waiting for the printer at \(host):\(port)") {
             try await channel.executeThenClose { inbound, outbound in
-                try await outbound.write(document)
+                do {
+                    try await outbound.write(document)
+                } catch {
+                    // The printer closed before taking the job (it went offline, or dropped it).
+                    throw PrintClientError.connectionLost("while sending: \(error)")
+                }
                 outbound.finish()
                 var backChannel = ByteBuffer()
                 do {
@@ -45,6 +50,7 @@ public enum PrintClient {
     ) async throws {
         let channel = try await connect(host: host, port: port, timeout: timeout, eventLoopGroup: eventLoopGroup)
         try await withDeadline(timeout, "submitting to \(host):\(port)/\(queue)") {
+          do {
             try await channel.executeThenClose { inbound, outbound in
                 var acks = inbound.makeAsyncIterator()
                 var pending = ByteBuffer()
@@ -76,6 +82,12 @@ public enum PrintClient {
                     try await sendFile(.receiveControlFile(count: UInt64(controlBytes.readableBytes), name: controlFileName), controlBytes, step: "control file")
                 }
             }
+          } catch let error as PrintClientError {
+            throw error
+          } catch {
+            // The printer closed the connection under us (offline, dropped, shutting down).
+            throw PrintClientError.connectionLost("\(error)")
+          }
         }
     }
 

@@ -132,8 +132,16 @@ public struct ScenarioRunner: Sendable {
                 try await Self.slowDown(printers, fraction: scenario.printers.slowFraction)
                 // The wire proof: capture on loopback for the whole run, classes told apart
                 // by address (server 127.10.N.1, printers 127.20.N.x, AD 127.30.N.1).
+                // The cloud as the agents reach it: the embedded server's address, or the
+                // external server's (resolved, so a host name works too).
+                let cloudHost = await controlPlane.host
+                let cloudPort = await controlPlane.serverPort
+                guard let cloudAddress = IPAddress(cloudHost)
+                    ?? (try? SocketAddress.makeAddressResolvingHost(cloudHost, port: cloudPort)).flatMap({ $0.ipAddress }).flatMap({ IPAddress($0) })
+                else { throw SimRunError("cannot resolve the server's host \(cloudHost)") }
+                let external = { if case .external = scenario.server { return true } else { return false } }()
                 let classifier = PacketClassifier(
-                    serverAddresses: [IPAddress(self.serverHost)!], serverPorts: [UInt16(await controlPlane.serverPort)],
+                    serverAddresses: [cloudAddress], serverPorts: [UInt16(cloudPort)],
                     printerAddresses: Set(endpoints.printers.compactMap { IPAddress($0.address) }),
                     printPorts: [9100, UInt16(lpdPort), 631],
                     directoryAddresses: directoryServer == nil ? [] : [IPAddress(self.directoryHost)!],
@@ -142,7 +150,9 @@ public struct ScenarioRunner: Sendable {
                     configuration: PcapVerifierConfiguration(
                         capture: runID == nil
                             ? PacketCaptureConfiguration(
-                                device: "lo", filter: "tcp and (net \(Self.network(self.serverHost)) or net \(Self.network(self.printerHost)) or net \(Self.network(self.directoryHost)))",
+                                // An external server may be off this machine: capture on every interface.
+                                device: external ? "any" : "lo",
+                                filter: "tcp and (host \(cloudAddress) or net \(Self.network(self.printerHost)) or net \(Self.network(self.directoryHost)))",
                                 outputPath: self.configuration.pcapOutput)
                             // Topology mode: the WAN link, seen from this (lan) namespace.
                             : PacketCaptureConfiguration(device: NetworkTopology.wanInterface, filter: "tcp", outputPath: self.configuration.pcapOutput),

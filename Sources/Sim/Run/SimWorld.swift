@@ -38,14 +38,16 @@ final class SimWorld: Sendable {
     let cursor = NIOLockedValueBox(0)
     let serverURL: String
     let origin: ContinuousClock.Instant
+    let runTag: String
     let cpuAtStart = ProcessFigures.cpuSeconds()
 
     private init(
         scenario: Scenario, controlPlane: SimControlPlane, printers: FakePrinterService, directory: SimulatedADServer?, directoryPort: Int?,
         directoryHost: String, residentBeforeFleet: Int,
         recorder: MetricsRecorder, configuration: SimRunConfiguration, logger: Logger, http: HTTPClient, agents: [VirtualAgent], users: [SimUser],
-        printerRecords: [PrinterRecord], tokens: TokenBook, serverURL: String
+        printerRecords: [PrinterRecord], tokens: TokenBook, serverURL: String, runTag: String
     ) {
+        self.runTag = runTag
         self.directoryHost = directoryHost
         self.residentBeforeFleet = residentBeforeFleet
         self.scenario = scenario
@@ -77,17 +79,20 @@ final class SimWorld: Sendable {
         let protocols = scenario.printers.protocolAssignment()
         let driverBytes = Self.randomBytes(scenario.drivers.size, using: &random)
         let expiry = Self.expiryText(scenario.fleet.token.expires)
+        // Names the admin set-up creates carry a per-run tag, so a scenario can run again
+        // and again against the same external server.
+        let runTag = "run" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
 
         // The admin's set-up, through the admin API like a real admin's scripts.
         let (records, fleetToken) = try await controlPlane.admin { admin -> ([PrinterRecord], AdminClient.Token) in
-            let driver = try await admin.uploadDriver(name: Self.safeName(scenario.drivers.name), version: Self.safeName(scenario.drivers.version), os: "linux", contents: driverBytes)
-            let profile = try await admin.createProfile(name: "sim default", profile: PrintProfile(duplex: .longEdge, color: false, paper: "A4", tray: nil, copies: 1))
+            let driver = try await admin.uploadDriver(name: Self.safeName(scenario.drivers.name), version: Self.safeName(scenario.drivers.version) + "+" + runTag, os: "linux", contents: driverBytes)
+            let profile = try await admin.createProfile(name: "sim \(runTag)", profile: PrintProfile(duplex: .longEdge, color: false, paper: "A4", tray: nil, copies: 1))
             var records = [PrinterRecord]()
             for (index, endpoint) in endpoints.printers.enumerated() {
                 let kind = protocols[index % max(1, protocols.count)]
                 let raw = kind == .raw
                 let record = try await admin.createPrinter(
-                    name: "sim-printer-\(index + 1)-\(kind.rawValue)", address: endpoint.address, protocol: raw ? .raw : .lpr,
+                    name: "sim-\(runTag)-printer-\(index + 1)-\(kind.rawValue)", address: endpoint.address, protocol: raw ? .raw : .lpr,
                     port: raw ? endpoint.rawPort : endpoint.lpdPort, queue: raw ? nil : "lp", site: "site-\(index % sites)", driverID: driver.id)
                 records.append(record)
             }
@@ -148,7 +153,7 @@ final class SimWorld: Sendable {
         return SimWorld(
             scenario: scenario, controlPlane: controlPlane, printers: printers, directory: directory, directoryPort: directoryPort,
             directoryHost: directoryHost, residentBeforeFleet: residentBefore, recorder: recorder, configuration: configuration, logger: logger, http: http, agents: agents, users: users,
-            printerRecords: records, tokens: tokens, serverURL: await controlPlane.url)
+            printerRecords: records, tokens: tokens, serverURL: await controlPlane.url, runTag: runTag)
     }
 
     func shutdown() async throws {
@@ -549,7 +554,7 @@ final class SimWorld: Sendable {
             let bytes = Self.randomBytes(size, using: &random)
             let records = self.printerRecords
             let (driver, published) = try await self.controlPlane.admin { admin -> (DriverRecord, ContinuousClock.Instant) in
-                let driver = try await admin.uploadDriver(name: Self.safeName(self.scenario.drivers.name), version: Self.safeName(version), os: "linux", contents: bytes)
+                let driver = try await admin.uploadDriver(name: Self.safeName(self.scenario.drivers.name), version: Self.safeName(version) + "+" + self.runTag, os: "linux", contents: bytes)
                 for record in records { _ = try await admin.setPrinterDriver(printerID: record.id, driverID: driver.id) }
                 return (driver, ContinuousClock.now)
             }
