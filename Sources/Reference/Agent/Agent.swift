@@ -144,6 +144,10 @@ public actor Agent {
             observer: self.environment.observer, logger: self.environment.logger, identity: identity, publicKey: publicKey)
         var changes = PlanChanges()
         let desired = Set(plan.printers.map(\.id))
+        // Printers often share a driver: fetch (or re-verify) each digest once per plan,
+        // and let a driver that failed fail its other printers without another round of
+        // downloads and Retry-After waits.
+        var fetched = [String: Result<StoredDriver, any Error>]()
         for printer in plan.printers {
             let current = self.state.installed.first { $0.printer.id == printer.id }
             let wantedDigest = printer.driver?.manifest.manifest.sha256
@@ -151,9 +155,17 @@ public actor Agent {
             do {
                 var stored: StoredDriver?
                 if let driver = printer.driver {
-                    let (driverFile, bytes) = try await fetcher.ensure(driver)
-                    stored = driverFile
-                    changes.driverBytes += bytes
+                    let digest = driver.manifest.manifest.sha256
+                    if fetched[digest] == nil {
+                        do {
+                            let (driverFile, bytes) = try await fetcher.ensure(driver)
+                            fetched[digest] = .success(driverFile)
+                            changes.driverBytes += bytes
+                        } catch {
+                            fetched[digest] = .failure(error)
+                        }
+                    }
+                    stored = try fetched[digest]!.get()
                 }
                 let installed = InstalledPrinter(printer: printer, driverSHA256: wantedDigest)
                 try await self.environment.installer.install(installed, driver: stored)

@@ -304,7 +304,7 @@ final class SimWorld: Sendable {
             if let expiry = token.expiresAt, sentAt.timeIntervalSince(expiry) > 1.5 { self.recorder.increment("tokens.expired_accepted") }
             virtual.mutable.withLockedValue { $0.enrolled = true }
             self.enrolledIndices.withLockedValue { $0.append(virtual.index) }
-            self.recorder.set("agents.enrolled", Double(self.agents.filter(\.isEnrolled).count))
+            self.recorder.set("agents.enrolled", Double(self.enrolledIndices.withLockedValue { $0.count }))
             // An agent checks in as soon as it starts.
             await self.checkIn(virtual, intended: .now, user: nil, operation: nil)
         } catch let error as AgentError {
@@ -326,15 +326,16 @@ final class SimWorld: Sendable {
 
     /// Picks the next enrolled agent that is free, round-robin.
     func nextAgent() -> VirtualAgent? {
-        let enrolled = self.enrolledIndices.withLockedValue { $0 }
-        let count = enrolled.count
+        // Read one slot under the lock: copying the whole list per arrival would cost
+        // O(fleet) on every check-in, login and print.
+        let count = self.enrolledIndices.withLockedValue { $0.count }
         guard count > 0 else { return nil }
         for _ in 0..<min(count, 16) {
-            let index = self.cursor.withLockedValue { cursor -> Int in
+            let slot = self.cursor.withLockedValue { cursor -> Int in
                 defer { cursor = (cursor &+ 1) }
-                return enrolled[cursor % count]
+                return cursor % count
             }
-            let agent = self.agents[index]
+            let agent = self.agents[self.enrolledIndices.withLockedValue { $0[slot] }]
             let free = agent.mutable.withLockedValue { state -> Bool in
                 guard state.enrolled, !state.checkingIn else { return false }
                 if let until = state.retryAfterUntil, until > .now { return false }
@@ -369,7 +370,7 @@ final class SimWorld: Sendable {
         case .applied:
             self.recorder.record(.checkin, intendedStart: intended, completion: done)
             self.recorder.record(.checkinChanged, intendedStart: intended, completion: done)
-            await self.rollout.note(agent: virtual, recorder: self.recorder, enrolled: self.agents.filter(\.isEnrolled).count)
+            await self.rollout.note(agent: virtual, recorder: self.recorder, enrolled: self.enrolledIndices.withLockedValue { $0.count })
         case .partiallyApplied:
             self.recorder.record(.checkin, intendedStart: intended, completion: done, error: "partially_applied")
             self.recorder.record(.checkinChanged, intendedStart: intended, completion: done, error: "partially_applied")
@@ -664,7 +665,7 @@ final class SimWorld: Sendable {
         self.recorder.set("crosscheck.server_jobs", Double(serverJobs.count))
         self.recorder.set("crosscheck.printer_jobs", Double(printerIDs.count))
         self.recorder.set("crosscheck.agent_jobs", Double(agentJobs.count))
-        self.recorder.set("agents.enrolled", Double(self.agents.filter(\.isEnrolled).count))
+        self.recorder.set("agents.enrolled", Double(self.enrolledIndices.withLockedValue { $0.count }))
         return ["cross-check: agents reported \(agentJobs.count) jobs (\(agentPrinted.count) printed), printers received \(printerIDs.count), the server holds \(serverJobs.count)"]
     }
 
