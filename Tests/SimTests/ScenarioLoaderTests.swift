@@ -229,6 +229,10 @@ enum RepositoryPaths {
         #expect(ScenarioUnits.duration("1h") == .seconds(3600))
         #expect(ScenarioUnits.duration("10") == nil)
         #expect(ScenarioUnits.duration("ten s") == nil)
+        // A value that would overflow a Duration is "not a duration", never a crash (the
+        // damaged-file property test found "at: 4444444444444s"-style values trapping).
+        #expect(ScenarioUnits.duration("99999999999999999999s") == nil)
+        #expect(ScenarioUnits.duration("-99999999999h") == nil)
         #expect(ScenarioUnits.size("512KB") == 524_288)
         #expect(ScenarioUnits.size("20MB") == 20_971_520)
         #expect(ScenarioUnits.size("2GB") == 2_147_483_648)

@@ -15,7 +15,10 @@ public enum ScenarioUnits {
         for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
             let number = trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)
             guard let value = Double(number), value.isFinite, !number.isEmpty, number.first != "+" else { continue }
-            return .nanoseconds(Int64((value * scale * 1e9).rounded()))
+            let nanoseconds = (value * scale * 1e9).rounded()
+            // Beyond about 292 years a Duration's nanoseconds overflow: not a duration.
+            guard abs(nanoseconds) < 9e18 else { return nil }
+            return .nanoseconds(Int64(nanoseconds))
         }
         return nil
     }
