@@ -12,8 +12,11 @@ bootstrap:
 build: bootstrap
 	$(SWIFT) build --build-tests
 
+# On failure the failing tests are listed again at the end, where a CI log's tail shows them.
 test: build
-	$(SWIFT) test --skip-build --parallel --num-workers 2
+	@set -o pipefail; $(SWIFT) test --skip-build --parallel --num-workers 2 2>&1 | tee .build/test-output.log \
+	  || { echo; echo "=== failing tests (full output: .build/test-output.log) ==="; \
+	       grep -a -E "✘.{0,12} Test .*(recorded an issue|failed after)|error: -\[|: error: " .build/test-output.log | cut -c1-600 | head -60; exit 1; }
 
 # The main job: the quickstart scenario on embedded defaults (exit 0 only if every threshold holds).
 demo: bootstrap

@@ -21,6 +21,19 @@ import Testing
         #expect(snapshot["enroll.p99"] == nil)
     }
 
+    /// The runner starts the scenario clock after set-up: a set-up that took 30 s neither
+    /// shifts the timeline nor dilutes rates.
+    @Test func startingTheClockMovesTheOrigin() {
+        let created = ContinuousClock.now
+        let recorder = MetricsRecorder(origin: created)
+        let start = created + .seconds(30)
+        recorder.startClock(at: start)
+        #expect(recorder.origin == start)
+        recorder.record(.checkin, intendedStart: start + .seconds(2), completion: start + .milliseconds(2500))
+        #expect(recorder.timeline().map(\.second) == [2])
+        #expect(abs(recorder.elapsed(at: start + .seconds(4)) - 4) < 1e-9)
+    }
+
     @Test func errorsAreCountedByReasonAndKeptOutOfLatency() {
         let origin = ContinuousClock.now
         let recorder = MetricsRecorder(origin: origin)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 
 /// The workstation daemon (`printplane agent run`): checks in at start, whenever a user
@@ -23,18 +24,30 @@ public struct AgentService: Service {
         guard await self.agent.identity != nil else { throw AgentError.notEnrolled(self.configuration.stateDirectory) }
         let listener = LoginListener(path: self.configuration.socketPath, signal: self.logins, logger: self.logger)
         defer { try? FileManager.default.removeItem(atPath: self.configuration.socketPath) }
+        // The check-in loop's verdict is kept apart from the group's error: when it ends the
+        // group, the listener and upload loop are cancelled and may throw CancellationError
+        // first, which must not hide a refused credential (or turn it into a clean exit).
+        let refusal = NIOLockedValueBox<AgentError?>(nil)
         do {
             try await cancelWhenGracefulShutdown {
                 try await withThrowingDiscardingTaskGroup { group in
                     group.addTask { try await listener.run() }
                     group.addTask { try await self.uploadLoop() }
                     defer { group.cancelAll() }
-                    try await self.checkInLoop()
+                    do {
+                        try await self.checkInLoop()
+                    } catch let error as AgentError {
+                        refusal.withLockedValue { $0 = error }
+                        throw error
+                    }
                 }
             }
-        } catch is CancellationError {
+        } catch {
+            if let refused = refusal.withLockedValue({ $0 }) { throw refused }
             // Graceful shutdown: the loops were cancelled; nothing is lost (the outbox is on disk).
+            guard error is CancellationError else { throw error }
         }
+        if let refused = refusal.withLockedValue({ $0 }) { throw refused }
     }
 
     func checkInLoop() async throws {

@@ -80,7 +80,7 @@ public struct PrintplaneServer: Service {
     public var boundPort: Int? { self.port.withLockedValue { $0 } }
 
     /// Waits until the listener is bound and returns its port.
-    public func waitUntilListening(timeout: Duration = .seconds(10)) async throws -> Int {
+    public func waitUntilListening(timeout: Duration = .seconds(30)) async throws -> Int {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let port = self.boundPort { return port }

@@ -14,8 +14,15 @@ import Synchronization
 /// histograms, so `checkin.p99` describes the check-ins that worked and `checkin.errors`
 /// the ones that did not.
 public final class MetricsRecorder: Sendable {
-    /// Run start: timeline seconds and `.rate` are measured from here.
-    public let origin: ContinuousClock.Instant
+    /// The scenario clock's zero: timeline seconds and `.rate` are measured from here. It is
+    /// the recorder's creation until ``startClock(at:)`` moves it, which the runner does once
+    /// set-up (server, printers, AD, capture, fleet) is done, so a slow set-up on a busy
+    /// machine never eats into the scenario's phases.
+    public var origin: ContinuousClock.Instant {
+        self.base + .nanoseconds(self.startOffsetNanoseconds.load(ordering: .relaxed))
+    }
+    private let base: ContinuousClock.Instant
+    private let startOffsetNanoseconds = Atomic<Int64>(0)
     private let cells: [SimOperation: OperationCell]
     private let figures = Mutex(Figures())
 
@@ -23,12 +30,20 @@ public final class MetricsRecorder: Sendable {
     static let maximumLatencyMicroseconds: UInt64 = 3_600_000_000
 
     public init(origin: ContinuousClock.Instant = .now) {
-        self.origin = origin
+        self.base = origin
         var cells: [SimOperation: OperationCell] = [:]
         for operation in SimOperation.allCases {
             cells[operation] = OperationCell()
         }
         self.cells = cells
+    }
+
+    /// Starts the scenario clock at `instant`: ``origin`` moves there. Call it once, before
+    /// the first operation is recorded (anything recorded earlier lands in second 0).
+    public func startClock(at instant: ContinuousClock.Instant = .now) {
+        let offset = instant - self.base
+        let nanoseconds = offset.components.seconds * 1_000_000_000 + offset.components.attoseconds / 1_000_000_000
+        self.startOffsetNanoseconds.store(nanoseconds, ordering: .relaxed)
     }
 
     // MARK: - Recording

@@ -37,9 +37,9 @@ final class SimWorld: Sendable {
     let inFlight = NIOLockedValueBox(0)
     let cursor = NIOLockedValueBox(0)
     let serverURL: String
-    let origin: ContinuousClock.Instant
+    /// The scenario clock's zero: set when ``run()`` starts, after set-up.
+    var origin: ContinuousClock.Instant { self.recorder.origin }
     let runTag: String
-    let cpuAtStart = ProcessFigures.cpuSeconds()
 
     private init(
         scenario: Scenario, controlPlane: SimControlPlane, printers: FakePrinterService, directory: SimulatedADServer?, directoryPort: Int?,
@@ -65,7 +65,6 @@ final class SimWorld: Sendable {
         self.tokens = tokens
         self.serverURL = serverURL
         self.random = NIOLockedValueBox(SeededRandom(seed: scenario.seed))
-        self.origin = recorder.origin
     }
 
     // MARK: Set-up
@@ -78,13 +77,12 @@ final class SimWorld: Sendable {
         let sites = max(1, scenario.fleet.sites)
         let protocols = scenario.printers.protocolAssignment()
         let driverBytes = Self.randomBytes(scenario.drivers.size, using: &random)
-        let expiry = Self.expiryText(scenario.fleet.token.expires)
         // Names the admin set-up creates carry a per-run tag, so a scenario can run again
         // and again against the same external server.
         let runTag = "run" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
 
         // The admin's set-up, through the admin API like a real admin's scripts.
-        let (records, fleetToken) = try await controlPlane.admin { admin -> ([PrinterRecord], AdminClient.Token) in
+        let records = try await controlPlane.admin { admin -> [PrinterRecord] in
             let driver = try await admin.uploadDriver(name: Self.safeName(scenario.drivers.name), version: Self.safeName(scenario.drivers.version) + "+" + runTag, os: "linux", contents: driverBytes)
             let profile = try await admin.createProfile(name: "sim \(runTag)", profile: PrintProfile(duplex: .longEdge, color: false, paper: "A4", tray: nil, copies: 1))
             var records = [PrinterRecord]()
@@ -102,11 +100,8 @@ final class SimWorld: Sendable {
                     _ = try await admin.createAssignment(printerID: record.id, profileID: profile.id, target: .ipRange(range))
                 }
             }
-            let token = try await admin.createToken(expiresIn: expiry, maxUses: scenario.fleet.token.maxUses, label: "sim fleet")
-            return (records, token)
+            return records
         }
-        let tokens = TokenBook()
-        tokens.add(name: "fleet", token: fleetToken)
 
         // People and computers, from the simulated AD when there is one.
         var users = [SimUser]()
@@ -153,7 +148,7 @@ final class SimWorld: Sendable {
         return SimWorld(
             scenario: scenario, controlPlane: controlPlane, printers: printers, directory: directory, directoryPort: directoryPort,
             directoryHost: directoryHost, residentBeforeFleet: residentBefore, recorder: recorder, configuration: configuration, logger: logger, http: http, agents: agents, users: users,
-            printerRecords: records, tokens: tokens, serverURL: await controlPlane.url, runTag: runTag)
+            printerRecords: records, tokens: TokenBook(), serverURL: await controlPlane.url, runTag: runTag)
     }
 
     func shutdown() async throws {
@@ -190,6 +185,15 @@ final class SimWorld: Sendable {
     /// cross-checks. Returns notes for the report.
     func run() async throws -> [String] {
         let scenario = self.scenario
+        // Set-up is done: the scenario's clock starts now, so enrollments, phases and events
+        // keep their times however long the server, printers, AD and fleet took to start.
+        self.recorder.startClock()
+        // The fleet token is made at time zero too, so `expires: 20s` means 20 s into the run.
+        let fleetToken = try await self.controlPlane.admin { admin in
+            try await admin.createToken(expiresIn: Self.expiryText(scenario.fleet.token.expires), maxUses: scenario.fleet.token.maxUses, label: "sim fleet")
+        }
+        self.tokens.add(name: "fleet", token: fleetToken)
+        let cpuAtStart = ProcessFigures.cpuSeconds()
         // Counters start at zero, so "nothing happened" reads 0, not "not measured".
         for counter in [
             "enroll.accepted", "enroll.refused", "enroll.refused_expired", "enroll.refused_revoked", "tokens.expired_accepted",
@@ -221,7 +225,7 @@ final class SimWorld: Sendable {
         var notes = [String]()
         notes += await self.drain(until: hardStop + .seconds(60))
         notes += try await self.crossCheck()
-        let cpu = ProcessFigures.cpuSeconds() - self.cpuAtStart
+        let cpu = ProcessFigures.cpuSeconds() - cpuAtStart
         let wall = ScenarioRunner.seconds(ContinuousClock.now - self.origin)
         let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
         self.recorder.set("sim.cpu_share", cpu / max(0.001, wall * cores))
