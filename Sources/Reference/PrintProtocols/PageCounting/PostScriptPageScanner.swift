@@ -64,10 +64,12 @@ struct PostScriptPageScanner: Sendable {
         var index = 0
         let count = bytes.count
         while index < count {
-            // Fast path: nothing pending, skip eight bytes at a time to the next byte that can matter here.
-            if !capturingLine && !capturingName && !expectingCopies && !atLineStart
-                && !sawLessThan && !sawTilde && lexical != .stringEscape
-            {
+            // Fast path: nothing pending, so skip to the next byte that can change the state.
+            // Line ends are not stops (except in comments, which they end): a DSC line is a
+            // `%` whose previous byte ends a line, which is checked at the `%` itself. On
+            // documents of short lines that is what keeps counting near `memchr` speed.
+            if !capturingLine && !capturingName && !expectingCopies && !sawLessThan && !sawTilde && lexical != .stringEscape {
+                let from = index
                 switch lexical {
                 case .code: index = ByteScan.firstIndex(of: CodeStops.self, in: bytes, from: index)
                 case .string: index = ByteScan.firstIndex(of: StringStops.self, in: bytes, from: index)
@@ -75,25 +77,19 @@ struct PostScriptPageScanner: Sendable {
                 case .ascii85: index = ByteScan.firstIndex(of: ASCII85Stops.self, in: bytes, from: index)
                 case .stringEscape: break
                 }
+                // Skipped bytes are never stops, so only the last one says whether the next
+                // byte starts a line.
+                if index > from { atLineStart = Self.isEndOfLine(bytes[index - 1]) }
                 if index == count { return }
-                // The commonest stop in code: an end of line. With nothing pending it only
-                // marks the next byte as a line start, and a line that starts with an
-                // uninteresting byte (not `%`) changes nothing either: skip both without
-                // the full step, which is most of the cost on short-lined PostScript.
-                let byte = bytes[index]
-                if lexical == .code, byte == ByteScan.lineFeed || byte == ByteScan.carriageReturn {
-                    index += 1
-                    if index < count, !Self.isInteresting(bytes[index]) {
-                        index += 1
-                    } else {
-                        atLineStart = true
-                    }
-                    continue
-                }
             }
             step(bytes[index])
             index += 1
         }
+    }
+
+    @inline(__always)
+    private static func isEndOfLine(_ byte: UInt8) -> Bool {
+        byte == ByteScan.lineFeed || byte == ByteScan.carriageReturn
     }
 
     /// Call at the end of the document so a last line without a newline still counts.
@@ -260,49 +256,40 @@ struct PostScriptPageScanner: Sendable {
     }
 }
 
-/// Where PostScript code can change the scanner's state: line ends, comments, strings, names, `<~`.
+/// Where PostScript code can change the scanner's state: comments (and DSC lines), strings, names, `<~`.
 private enum CodeStops: StopBytes {
     @inline(__always)
-    static func matches(_ word: UInt64) -> UInt64 {
-        ByteScan.hasByte(word, 0x0A) | ByteScan.hasByte(word, 0x0D) | ByteScan.hasByte(word, 0x25)
-            | ByteScan.hasByte(word, 0x28) | ByteScan.hasByte(word, 0x2F) | ByteScan.hasByte(word, 0x3C)
+    static func matches(_ vector: SIMD16<UInt8>) -> SIMDMask<SIMD16<Int8>> {
+        (vector .== SIMD16(repeating: 0x25)) .| (vector .== SIMD16(repeating: 0x28)) .| (vector .== SIMD16(repeating: 0x2F)) .| (vector .== SIMD16(repeating: 0x3C))
     }
     @inline(__always)
-    static func contains(_ byte: UInt8) -> Bool {
-        byte == 0x0A || byte == 0x0D || byte == 0x25 || byte == 0x28 || byte == 0x2F || byte == 0x3C
-    }
+    static func contains(_ byte: UInt8) -> Bool { byte == 0x25 || byte == 0x28 || byte == 0x2F || byte == 0x3C }
 }
 
-/// Inside a string: line ends, nesting and escapes.
+/// Inside a string: nesting, escapes, and `%` (a DSC line may start inside a string).
 private enum StringStops: StopBytes {
     @inline(__always)
-    static func matches(_ word: UInt64) -> UInt64 {
-        ByteScan.hasByte(word, 0x0A) | ByteScan.hasByte(word, 0x0D) | ByteScan.hasByte(word, 0x28)
-            | ByteScan.hasByte(word, 0x29) | ByteScan.hasByte(word, 0x5C)
+    static func matches(_ vector: SIMD16<UInt8>) -> SIMDMask<SIMD16<Int8>> {
+        (vector .== SIMD16(repeating: 0x28)) .| (vector .== SIMD16(repeating: 0x29)) .| (vector .== SIMD16(repeating: 0x5C)) .| (vector .== SIMD16(repeating: 0x25))
     }
     @inline(__always)
-    static func contains(_ byte: UInt8) -> Bool {
-        byte == 0x0A || byte == 0x0D || byte == 0x28 || byte == 0x29 || byte == 0x5C
-    }
+    static func contains(_ byte: UInt8) -> Bool { byte == 0x28 || byte == 0x29 || byte == 0x5C || byte == 0x25 }
 }
 
 /// Inside a comment: only the line end.
 private enum LineStops: StopBytes {
     @inline(__always)
-    static func matches(_ word: UInt64) -> UInt64 {
-        ByteScan.hasByte(word, 0x0A) | ByteScan.hasByte(word, 0x0D)
-    }
+    static func matches(_ vector: SIMD16<UInt8>) -> SIMDMask<SIMD16<Int8>> { (vector .== SIMD16(repeating: 0x0A)) .| (vector .== SIMD16(repeating: 0x0D)) }
     @inline(__always)
     static func contains(_ byte: UInt8) -> Bool { byte == 0x0A || byte == 0x0D }
 }
 
-/// Inside ASCII85 data: line ends and the `~>` end.
+/// Inside ASCII85 data: the `~>` end, and `%` (a DSC line may start here).
 private enum ASCII85Stops: StopBytes {
     @inline(__always)
-    static func matches(_ word: UInt64) -> UInt64 {
-        ByteScan.hasByte(word, 0x0A) | ByteScan.hasByte(word, 0x0D) | ByteScan.hasByte(word, 0x7E)
-            | ByteScan.hasByte(word, 0x3E)
+    static func matches(_ vector: SIMD16<UInt8>) -> SIMDMask<SIMD16<Int8>> {
+        (vector .== SIMD16(repeating: 0x7E)) .| (vector .== SIMD16(repeating: 0x3E)) .| (vector .== SIMD16(repeating: 0x25))
     }
     @inline(__always)
-    static func contains(_ byte: UInt8) -> Bool { byte == 0x0A || byte == 0x0D || byte == 0x7E || byte == 0x3E }
+    static func contains(_ byte: UInt8) -> Bool { byte == 0x7E || byte == 0x3E || byte == 0x25 }
 }
