@@ -13,7 +13,7 @@ struct FakePrinterServiceTests {
             let port = try #require(endpoints.httpPort)
             let second = endpoints.printers[1]
             #expect(second.address == "127.0.0.2")
-            _ = try await PrintClient.sendRaw(host: second.address, port: second.rawPort, document: postScript(pages: 2), timeout: .seconds(5))
+            _ = try await PrintClient.sendRaw(host: second.address, port: second.rawPort, document: postScript(pages: 2), timeout: .seconds(30))
 
             let printers = try await http("GET", port, "/printers")
             #expect(printers.status == 200)
@@ -65,13 +65,13 @@ struct FakePrinterServiceTests {
         try await withTemporaryDirectory { spool in
             try await withFakePrinter(spool: spool) { _, endpoints in
                 let printer = endpoints.printers[0]
-                _ = try await PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: postScript(pages: 3), timeout: .seconds(5))
+                _ = try await PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: postScript(pages: 3), timeout: .seconds(30))
             }
             try await withFakePrinter(spool: spool) { service, endpoints in
                 #expect(await service.printers[0].lifePageCount == 3)
                 #expect(await service.printers[0].jobs().map(\.pages) == [3])
                 let printer = endpoints.printers[0]
-                _ = try await PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: postScript(pages: 2), timeout: .seconds(5))
+                _ = try await PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: postScript(pages: 2), timeout: .seconds(30))
                 #expect(await service.printers[0].lifePageCount == 5)
                 #expect(await service.printers[0].jobs().map(\.id) == [1, 2], "job ids keep counting")
             }
@@ -83,7 +83,7 @@ struct FakePrinterServiceTests {
         try await withTemporaryDirectory { spool in
             try await withFakePrinter(spool: spool) { _, endpoints in
                 let printer = endpoints.printers[0]
-                _ = try await PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: postScript(pages: 4), timeout: .seconds(5))
+                _ = try await PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: postScript(pages: 4), timeout: .seconds(30))
             }
             // Simulate the crash: the counters file is from before the job was recorded.
             let counters = spool + "/127.0.0.1/printer.json"

@@ -75,10 +75,10 @@ struct FaultTests {
             let printer = endpoints.printers[0]
             var query = ByteBuffer(bytes: PJL.universalExitLanguage)
             query.writeString("@PJL INFO STATUS\r\n")
-            let status = String(buffer: try await PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: query, timeout: .seconds(5)))
+            let status = String(buffer: try await PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: query, timeout: .seconds(30)))
             #expect(status.contains("CODE=41101"))
             #expect(status.contains("ONLINE=FALSE"))
-            _ = try await PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: postScript(pages: 2), timeout: .seconds(5))
+            _ = try await PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: postScript(pages: 2), timeout: .seconds(30))
             #expect(await service.printers[0].jobs().map(\.state) == [.held])
             #expect(await service.printers[0].lifePageCount == 0)
             try await service.printers[0].setFaults(PrinterFaults())
@@ -93,11 +93,11 @@ struct FaultTests {
             let printer = endpoints.printers[0]
             var query = ByteBuffer(bytes: PJL.universalExitLanguage)
             query.writeString("@PJL INFO STATUS\r\n")
-            let status = String(buffer: try await PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: query, timeout: .seconds(5)))
+            let status = String(buffer: try await PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: query, timeout: .seconds(30)))
             #expect(status.contains("CODE=40022"))
             await #expect(throws: PrintClientError.rejected("receive-job command", byte: 1)) { try await lpdJob(endpoints) }
             await #expect(throws: PrintClientError.self) {
-                _ = try await PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: ByteBuffer(repeating: 0x41, count: 1 << 20), timeout: .seconds(5))
+                _ = try await PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: ByteBuffer(repeating: 0x41, count: 1 << 20), timeout: .seconds(30))
             }
             try await eventually("the refused job") { await service.printers[0].jobs().map(\.state) == [.refused] }
             #expect(await service.printers[0].lifePageCount == 0)

@@ -51,7 +51,7 @@ func withFakePrinter<T: Sendable>(
 }
 
 /// Waits until `condition` holds, polling; fails the test after `timeout`.
-func eventually(timeout: Duration = .seconds(10), _ what: String, _ condition: () async throws -> Bool) async throws {
+func eventually(timeout: Duration = .seconds(30), _ what: String, _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return }
