@@ -40,9 +40,9 @@ public final class FakePrinterService: Service {
     }
 
     public func run() async throws {
-        let streams = await withTaskGroup(of: (Int, AsyncStream<PrinterFaults>).self) { group in
+        let streams = await withTaskGroup(of: (Int, AsyncStream<FaultChange>).self) { group in
             for (index, printer) in printers.enumerated() { group.addTask { (index, await printer.faultChanges()) } }
-            var result: [Int: AsyncStream<PrinterFaults>] = [:]
+            var result: [Int: AsyncStream<FaultChange>] = [:]
             for await (index, stream) in group { result[index] = stream }
             return result
         }

@@ -24,13 +24,14 @@ struct PrinterListener {
     private typealias LPDServer = NIOAsyncChannel<NIOAsyncChannel<LPDInbound, ByteBuffer>, Never>
 
     /// Runs until `changes` ends (shutdown), then waits for in-flight connections.
-    func run(changes: AsyncStream<PrinterFaults>) async throws {
+    func run(changes: AsyncStream<FaultChange>) async throws {
         var rawPort = configuration.rawPort
         var lpdPort = configuration.lpdPort
         var bound: (raw: RawServer, lpd: LPDServer)?
         try await withThrowingDiscardingTaskGroup { group in
             defer { if let bound { bound.raw.channel.close(promise: nil); bound.lpd.channel.close(promise: nil) } }
-            for await faults in changes {
+            for await change in changes {
+                let faults = change.faults
                 if faults.offline, let current = bound {
                     try? await current.raw.channel.close()
                     try? await current.lpd.channel.close()
@@ -47,6 +48,9 @@ struct PrinterListener {
                     group.addTask { await acceptRaw(raw) }
                     group.addTask { await acceptLPD(lpd) }
                 }
+                // setFaults waits for this. (A failed bind ends the listener, and with it
+                // the stream, which releases the wait too.)
+                await printer.faultsApplied(change.generation)
             }
         }
     }

@@ -59,7 +59,10 @@ public actor VirtualPrinter {
     private let logger: Logger
     /// Observers of fault changes (the listener loop watches `offline`). Guarded by a
     /// mutex so graceful shutdown, which is synchronous, can end them.
-    private nonisolated let faultObservers = Mutex<[UUID: AsyncStream<PrinterFaults>.Continuation]>([:])
+    private nonisolated let faultObservers = Mutex<[UUID: AsyncStream<FaultChange>.Continuation]>([:])
+    /// Numbers fault changes, so ``setFaults(_:)`` can wait until the listener has applied its own.
+    private var faultGeneration = 0
+    private var appliedFaultGeneration = 0
 
     init(index: Int, address: String, configuration: FakePrinterConfiguration, logger: Logger) throws(FakePrinterError) {
         self.index = index
@@ -95,12 +98,33 @@ public actor VirtualPrinter {
 
     // MARK: Faults
 
-    public func setFaults(_ new: PrinterFaults) throws(FakePrinterError) {
+    /// Changes the faults. Returns once they are in effect: in particular, once `offline`
+    /// has closed the listeners (a connection made afterwards is refused) or clearing it
+    /// has bound them again (one made afterwards is served), so a script or test can act
+    /// on the new state straight away.
+    public func setFaults(_ new: PrinterFaults) async throws(FakePrinterError) {
         let releasePaper = faults.paperOut && !new.paperOut
         faults = new
+        faultGeneration += 1
+        let change = FaultChange(generation: faultGeneration, faults: new)
         logger.info("faults changed", metadata: ["printplane.printer.faults": "\(new)"])
-        faultObservers.withLock { observers in for observer in observers.values { observer.yield(new) } }
+        faultObservers.withLock { observers in for observer in observers.values { observer.yield(change) } }
         if releasePaper { try printHeldJobs() }
+        await waitUntilApplied(change.generation)
+    }
+
+    /// Called by the listener once it has acted on a fault change.
+    func faultsApplied(_ generation: Int) {
+        appliedFaultGeneration = max(appliedFaultGeneration, generation)
+    }
+
+    /// Waits (at most 10 s) for the listener to apply `generation`; at once when no listener
+    /// runs (before start or after shutdown).
+    private func waitUntilApplied(_ generation: Int) async {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while appliedFaultGeneration < generation, ContinuousClock.now < deadline, !faultObservers.withLock({ $0.isEmpty }) {
+            try? await Task.sleep(for: .milliseconds(2))
+        }
     }
 
     /// The current faults without waiting for the actor (a change made by ``setFaults(_:)``
@@ -108,11 +132,11 @@ public actor VirtualPrinter {
     public nonisolated var currentFaults: PrinterFaults { self.faultSnapshot.withLock { $0 } }
 
     /// A stream of fault changes, starting with the current faults.
-    func faultChanges() -> AsyncStream<PrinterFaults> {
-        let (stream, continuation) = AsyncStream.makeStream(of: PrinterFaults.self, bufferingPolicy: .bufferingNewest(1))
+    func faultChanges() -> AsyncStream<FaultChange> {
+        let (stream, continuation) = AsyncStream.makeStream(of: FaultChange.self, bufferingPolicy: .bufferingNewest(1))
         let id = UUID()
         faultObservers.withLock { $0[id] = continuation }
-        continuation.yield(faults)
+        continuation.yield(FaultChange(generation: faultGeneration, faults: faults))
         continuation.onTermination = { [weak self] _ in _ = self?.faultObservers.withLock { $0.removeValue(forKey: id) } }
         return stream
     }
@@ -246,4 +270,10 @@ public actor VirtualPrinter {
         case .removed: counters.jobsRemoved += delta
         }
     }
+}
+
+/// One fault change, numbered so the printer can tell when the listener has applied it.
+struct FaultChange: Sendable {
+    var generation: Int
+    var faults: PrinterFaults
 }

@@ -48,9 +48,14 @@ struct NetworkTopologyTests {
     }
 
     /// curl from `namespace` until it gets an HTTP answer (the server may still be starting).
-    static func curl(_ topology: NetworkTopology, from namespace: String, url: String, attempts: Int = 50) async throws -> String {
+    /// Readiness is waited for by time (60 s), not by a count of tries: on a loaded CI
+    /// machine the server process can take many seconds to start listening.
+    static func curl(_ topology: NetworkTopology, from namespace: String, url: String, attempts: Int = .max) async throws -> String {
         var last = ""
-        for _ in 0..<attempts {
+        let deadline = ContinuousClock.now + .seconds(60)
+        var tries = 0
+        while tries < attempts && (tries == 0 || ContinuousClock.now < deadline) {
+            tries += 1
             let output = try await topology.run(["curl", "-sk", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}", url], in: namespace)
             last = output.output
             if output.status == 0 { return output.output }

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// The client halves of RAW/AppSocket and RFC 1179 LPD, used by the agent to print
 /// straight to a printer, and by tests to drive the fake printer.
@@ -10,7 +11,7 @@ public enum PrintClient {
         host: String, port: Int, document: ByteBuffer, timeout: Duration = .seconds(60),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> ByteBuffer {
-        let channel = try await connect(host: host, port: port, timeout: timeout, eventLoopGroup: eventLoopGroup)
+        let (channel, writes) = try await connect(host: host, port: port, timeout: timeout, eventLoopGroup: eventLoopGroup)
         return try await withDeadline(timeout, "waiting for the printer at \(host):\(port)") {
             try await channel.executeThenClose { inbound, outbound in
                 do {
@@ -26,6 +27,9 @@ public enum PrintClient {
                 } catch {
                     throw PrintClientError.connectionLost("\(error)")
                 }
+                // A reset that hit a write still in flight closes the channel quietly (the
+                // back channel just ends): the job did not all arrive.
+                if let failure = writes.failure { throw PrintClientError.connectionLost("while sending: \(failure)") }
                 return backChannel
             }
         }
@@ -48,7 +52,8 @@ public enum PrintClient {
         dataFiles: [LPDDataFile], controlFileFirst: Bool = true, timeout: Duration = .seconds(60),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws {
-        let channel = try await connect(host: host, port: port, timeout: timeout, eventLoopGroup: eventLoopGroup)
+        // Every LPD step is acknowledged, so a cut shows up as a missing acknowledgement.
+        let (channel, _) = try await connect(host: host, port: port, timeout: timeout, eventLoopGroup: eventLoopGroup)
         try await withDeadline(timeout, "submitting to \(host):\(port)/\(queue)") {
           do {
             try await channel.executeThenClose { inbound, outbound in
@@ -103,7 +108,7 @@ public enum PrintClient {
 
     private static func connect(
         host: String, port: Int, timeout: Duration, eventLoopGroup: any EventLoopGroup
-    ) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+    ) async throws -> (NIOAsyncChannel<ByteBuffer, ByteBuffer>, WriteFailureRecorder) {
         let (seconds, attoseconds) = timeout.components
         do {
             return try await ClientBootstrap(group: eventLoopGroup)
@@ -111,9 +116,12 @@ public enum PrintClient {
                 .channelOption(.allowRemoteHalfClosure, value: true)
                 .connect(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                        let writes = WriteFailureRecorder()
+                        try channel.pipeline.syncOperations.addHandler(writes)
+                        let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
                             wrappingChannelSynchronously: channel,
                             configuration: .init(isOutboundHalfClosureEnabled: true))
+                        return (wrapped, writes)
                     }
                 }
         } catch {
@@ -132,5 +140,25 @@ public enum PrintClient {
             defer { group.cancelAll() }
             return try await group.next()!
         }
+    }
+}
+
+/// Remembers the first failed write on a connection. NIO fails a write's promise when the
+/// peer resets the connection, then closes the channel without an inbound error, so
+/// without this a job cut off mid-transfer would read as a clean end of the back channel.
+final class WriteFailureRecorder: ChannelOutboundHandler, Sendable {
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let firstFailure = Mutex<(any Error)?>(nil)
+
+    var failure: (any Error)? { self.firstFailure.withLock { $0 } }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let promise = promise ?? context.eventLoop.makePromise()
+        promise.futureResult.whenFailure { error in
+            self.firstFailure.withLock { if $0 == nil { $0 = error } }
+        }
+        context.write(data, promise: promise)
     }
 }
