@@ -176,7 +176,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: directory + "/server", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let server = SimControlPlane(
-            mode: .child(executable: try PcapTestSupport.printplaneBinary(), dataDirectory: directory + "/server", host: "127.0.0.1", checkInInterval: 60, maxDownloads: 64),
+            mode: .child(.init(executable: try PcapTestSupport.printplaneBinary(), dataDirectory: directory + "/server", host: "127.0.0.1", checkInInterval: 60, maxDownloads: 64)),
             logger: Logger(label: "printplane.sim.test"))
         try await server.start()
         let url = await server.url

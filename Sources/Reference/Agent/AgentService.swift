@@ -37,15 +37,14 @@ public struct AgentService: Service {
                     do {
                         try await self.checkInLoop()
                     } catch let error as AgentError {
+                        // Returning ends the group (the defer cancels the other loops).
                         refusal.withLockedValue { $0 = error }
-                        throw error
                     }
                 }
             }
         } catch {
-            if let refused = refusal.withLockedValue({ $0 }) { throw refused }
-            // Graceful shutdown: the loops were cancelled; nothing is lost (the outbox is on disk).
-            guard error is CancellationError else { throw error }
+            // Graceful shutdown cancels the loops; nothing is lost (the outbox is on disk).
+            if !(error is CancellationError), refusal.withLockedValue({ $0 }) == nil { throw error }
         }
         if let refused = refusal.withLockedValue({ $0 }) { throw refused }
     }

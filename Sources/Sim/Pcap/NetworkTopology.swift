@@ -52,7 +52,7 @@ public final class NetworkTopology: Sendable {
     /// Lan i's own address on its `wan` link.
     public func lanAddress(_ lan: Int) -> IPAddress { IPAddress("10.213.\(lan + 1).2")! }
     /// The cloud's address on lan i's link (lan i's gateway).
-    public func gatewayAddress(_ lan: Int) -> IPAddress { IPAddress("10.213.\(lan + 1).1")! }
+    public static func gatewayAddress(_ lan: Int) -> IPAddress { IPAddress("10.213.\(lan + 1).1")! }
     /// The cloud-side name of lan i's veth.
     public func cloudInterface(_ lan: Int) -> String { "wan\(lan)" }
 
@@ -170,9 +170,9 @@ public final class NetworkTopology: Sendable {
             try await Self.ip(["link", "add", Self.wanInterface, "netns", name, "type", "veth", "peer", "name", cloudInterface(lan), "netns", cloud])
             try await Self.ip(["-n", name, "addr", "add", "\(lanAddress(lan))/24", "dev", Self.wanInterface])
             try await Self.ip(["-n", name, "link", "set", Self.wanInterface, "up"])
-            try await Self.ip(["-n", cloud, "addr", "add", "\(gatewayAddress(lan))/24", "dev", cloudInterface(lan)])
+            try await Self.ip(["-n", cloud, "addr", "add", "\(Self.gatewayAddress(lan))/24", "dev", cloudInterface(lan)])
             try await Self.ip(["-n", cloud, "link", "set", cloudInterface(lan), "up"])
-            try await Self.ip(["-n", name, "route", "add", "default", "via", "\(gatewayAddress(lan))"])
+            try await Self.ip(["-n", name, "route", "add", "default", "via", "\(Self.gatewayAddress(lan))"])
         }
     }
 

@@ -84,10 +84,10 @@ public struct ScenarioRunner: Sendable {
         switch scenario.server {
         case .embedded(let embedded):
             controlPlane = SimControlPlane(
-                mode: .child(
+                mode: .child(.init(
                     executable: self.configuration.executablePath, dataDirectory: work + "/server", host: self.serverHost,
                     checkInInterval: max(1, Int(embedded.checkinInterval.components.seconds)), maxDownloads: embedded.maxConcurrentDownloads,
-                    namespace: runID.map { NetworkTopology.namespace(runID: $0, suffix: "cloud") }),
+                    namespace: runID.map { NetworkTopology.namespace(runID: $0, suffix: "cloud") })),
                 logger: self.logger)
         case .external(let external):
             let key = try String(contentsOfFile: external.adminKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)

@@ -8,9 +8,29 @@ import ServiceLifecycle
 /// The control plane a run talks to: the reference server as a child process (so the
 /// scenario can `kill -9` it), in this process, or an external deployment.
 public actor SimControlPlane {
+    /// How to start `printplane server` as a child process.
+    public struct ChildServer: Sendable {
+        public var executable: String
+        public var dataDirectory: String
+        public var host: String
+        public var checkInInterval: Int
+        public var maxDownloads: Int
+        /// The network namespace to start it in (topology mode), else this one.
+        public var namespace: String?
+
+        public init(executable: String, dataDirectory: String, host: String, checkInInterval: Int, maxDownloads: Int, namespace: String? = nil) {
+            self.executable = executable
+            self.dataDirectory = dataDirectory
+            self.host = host
+            self.checkInInterval = checkInInterval
+            self.maxDownloads = maxDownloads
+            self.namespace = namespace
+        }
+    }
+
     public enum Mode: Sendable {
-        /// `printplane server` as a child, SQLite in `dataDirectory`.
-        case child(executable: String, dataDirectory: String, host: String, checkInInterval: Int, maxDownloads: Int, namespace: String? = nil)
+        /// `printplane server` as a child, SQLite in its data directory.
+        case child(ChildServer)
         /// An external server, given by URL, admin key and CA.
         case external(url: String, adminKey: String, caPEM: String)
     }
@@ -29,7 +49,7 @@ public actor SimControlPlane {
     /// `https://host:port`.
     public var url: String {
         switch self.mode {
-        case .child(_, _, let host, _, _, _): "https://\(host):\(self.port ?? 0)"
+        case .child(let server): "https://\(server.host):\(self.port ?? 0)"
         case .external(let url, _, _): url
         }
     }
@@ -37,7 +57,7 @@ public actor SimControlPlane {
     /// The host the agents see the cloud at (for the pcap verifier).
     public var host: String {
         switch self.mode {
-        case .child(_, _, let host, _, _, _): host
+        case .child(let server): server.host
         case .external(let url, _, _): URL(string: url)?.host ?? url
         }
     }
@@ -52,7 +72,7 @@ public actor SimControlPlane {
     public var caPEM: String {
         get throws {
             switch self.mode {
-            case .child(_, let directory, _, _, _, _): return try String(contentsOfFile: "\(directory)/ca.pem", encoding: .utf8)
+            case .child(let server): return try String(contentsOfFile: "\(server.dataDirectory)/ca.pem", encoding: .utf8)
             case .external(_, _, let pem): return pem
             }
         }
@@ -61,7 +81,7 @@ public actor SimControlPlane {
     public var adminKey: String {
         get throws {
             switch self.mode {
-            case .child(_, let directory, _, _, _, _): return try String(contentsOfFile: "\(directory)/admin.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            case .child(let server): return try String(contentsOfFile: "\(server.dataDirectory)/admin.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             case .external(_, let key, _): return key
             }
         }
@@ -79,21 +99,22 @@ public actor SimControlPlane {
 
     /// Starts the child (on the same port as before, after a kill) and waits until it accepts.
     public func start() async throws {
-        guard case .child(let executable, let directory, let host, let interval, let downloads, let namespace) = self.mode else { return }
+        guard case .child(let server) = self.mode else { return }
+        let (directory, host) = (server.dataDirectory, server.host)
         // In a fresh cloud namespace every port is free; on loopback, ask the kernel.
-        if self.port == nil { self.port = namespace == nil ? try await Self.freePort(host: host) : 8443 }
+        if self.port == nil { self.port = server.namespace == nil ? try await Self.freePort(host: host) : 8443 }
         let port = self.port!
         let process = Process()
         let arguments = [
-            "server", "--data-dir", directory, "--listen", "\(host):\(port)", "--checkin-interval", String(interval),
-            "--max-downloads", String(downloads), "--log-level", "warning", "--exit-with-parent", String(getpid()),
+            "server", "--data-dir", directory, "--listen", "\(host):\(port)", "--checkin-interval", String(server.checkInInterval),
+            "--max-downloads", String(server.maxDownloads), "--log-level", "warning", "--exit-with-parent", String(getpid()),
         ]
-        if let namespace {
+        if let namespace = server.namespace {
             // `ip netns exec` execs the server, so it keeps this process as its parent.
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            process.arguments = ["netns", "exec", namespace, executable] + arguments
+            process.arguments = ["netns", "exec", namespace, server.executable] + arguments
         } else {
-            process.executableURL = URL(fileURLWithPath: executable)
+            process.executableURL = URL(fileURLWithPath: server.executable)
             process.arguments = arguments
         }
         let logPath = "\(directory)/../server.log"

@@ -624,7 +624,7 @@ final class SimWorld: Sendable {
         let link = try await ChildProcess.run("/usr/sbin/ip", ["link", "set", interface, up ? "up" : "down"])
         guard link.status == 0 else { throw SimRunError("ip link set \(interface) \(up ? "up" : "down") failed: \(link.output)") }
         if up {
-            let route = try await ChildProcess.run("/usr/sbin/ip", ["route", "replace", "default", "via", "10.213.1.1", "dev", interface])
+            let route = try await ChildProcess.run("/usr/sbin/ip", ["route", "replace", "default", "via", "\(NetworkTopology.gatewayAddress(0))", "dev", interface])
             guard route.status == 0 else { throw SimRunError("restoring the default route failed: \(route.output)") }
         }
     }

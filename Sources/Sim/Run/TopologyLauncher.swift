@@ -32,23 +32,28 @@ public enum TopologyLauncher {
         return status
     }
 
-    /// Runs a command in a namespace with this terminal, and waits without blocking a thread.
+    /// Runs a command in a namespace with this terminal. Waits through `terminationHandler`
+    /// (no thread blocked, no polling); cancellation (SIGINT/SIGTERM) interrupts the child,
+    /// which then ends its own run cleanly.
     static func inNamespace(_ namespace: String, _ executable: String, _ arguments: [String]) async -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
         process.arguments = ["netns", "exec", namespace, executable] + arguments
-        do {
-            try process.run()
-        } catch {
-            FileHandle.standardError.write(Data("cannot start the run inside \(namespace): \(error)\n".utf8))
-            return SimExitCode.runError.rawValue
-        }
-        await withTaskCancellationHandler {
-            while process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
+        // The exit status, or nil when the child could not start or was killed by a signal.
+        let status: Int32? = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                process.terminationHandler = { continuation.resume(returning: $0.terminationReason == .exit ? $0.terminationStatus : nil) }
+                do {
+                    try process.run()
+                } catch {
+                    process.terminationHandler = nil
+                    FileHandle.standardError.write(Data("cannot start the run inside \(namespace): \(error)\n".utf8))
+                    continuation.resume(returning: nil)
+                }
+            }
         } onCancel: {
-            process.interrupt()
+            if process.isRunning { process.interrupt() }
         }
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
-        return process.terminationReason == .exit ? process.terminationStatus : SimExitCode.runError.rawValue
+        return status ?? SimExitCode.runError.rawValue
     }
 }

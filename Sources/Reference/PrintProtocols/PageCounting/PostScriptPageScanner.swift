@@ -38,7 +38,7 @@ struct PostScriptPageScanner: Sendable {
     private var copiesDigits = 0
     private var copiesValue = 0
 
-    /// Bytes that may change the scanner's state (CR LF % ( ) \\ / < > ~); the rest are skipped in bulk.
+    /// Bytes that may change the lexer's state (CR LF % ( ) \\ / < > ~); they also end a name.
     @inline(__always)
     private static func isInteresting(_ byte: UInt8) -> Bool {
         // Bit masks over 0..<64 and 64..<128: one shift and test per byte.
@@ -101,7 +101,7 @@ struct PostScriptPageScanner: Sendable {
 
     @inline(__always)
     private mutating func step(_ byte: UInt8) {
-        let isEndOfLine = byte == ByteScan.lineFeed || byte == ByteScan.carriageReturn
+        let isEndOfLine = Self.isEndOfLine(byte)
 
         // DSC lines: a '%' as the first byte of a line starts a capture to end of line.
         if capturingLine {
