@@ -73,16 +73,34 @@ enum IngestRun {
         let service = try FakePrinterService(configuration: configuration, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
         let discard = try await DiscardServer.start()
+        // The sender gets its own event loop, as a host on the network would: on the shared
+        // singleton group its channel could land on the server's loop thread, which then
+        // alternates writing and reading (about a third of the throughput, at random).
+        let sender = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            let result = try await alternate(service: service, group: group, discard: discard, sender: sender, document: document, pages: expectedPages)
+            try await sender.shutdownGracefully()
+            return result
+        } catch {
+            try? await sender.shutdownGracefully()
+            throw error
+        }
+    }
 
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+    /// Five rounds of discard then printer, each a fresh connection from `sender`.
+    static func alternate(
+        service: FakePrinterService, group: ServiceGroup, discard: DiscardServer, sender: any EventLoopGroup,
+        document: ByteBuffer, pages expectedPages: Int
+    ) async throws -> Result {
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             tasks.addTask { await discard.run() }
             let printerPort = await service.endpoints().printers[0].rawPort
             var printerBest = Duration.seconds(1_000)
             var discardBest = Duration.seconds(1_000)
             for _ in 0..<5 {
-                discardBest = min(discardBest, try await time { _ = try await PrintClient.sendRaw(host: "127.0.0.1", port: discard.port, document: document, timeout: .seconds(60)) })
-                printerBest = min(printerBest, try await time { _ = try await PrintClient.sendRaw(host: "127.0.0.1", port: printerPort, document: document, timeout: .seconds(60)) })
+                discardBest = min(discardBest, try await time { _ = try await PrintClient.sendRaw(host: "127.0.0.1", port: discard.port, document: document, timeout: .seconds(60), eventLoopGroup: sender) })
+                printerBest = min(printerBest, try await time { _ = try await PrintClient.sendRaw(host: "127.0.0.1", port: printerPort, document: document, timeout: .seconds(60), eventLoopGroup: sender) })
             }
             let jobs = await service.printers[0].jobs()
             let sent = UInt64(document.readableBytes)

@@ -104,7 +104,7 @@ struct LPDPrintHandler {
 
                 do {
                     for try await message in inbound {
-                        let faults = await printer.faults
+                        let faults = printer.currentFaults
                         if case .fileData(let bytes) = message {
                             if let limit = faults.dropAfterBytes, connectionBytes + bytes.readableBytes > limit {
                                 throw ConnectionCut(reason: "drop fault after \(limit) bytes", state: .dropped)

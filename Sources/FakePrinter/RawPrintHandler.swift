@@ -4,24 +4,31 @@ import NIOCore
 import PrintProtocols
 
 /// Serves one AppSocket (RAW, port 9100) connection: reads the stream to end of file,
-/// records each job it carries, answers PJL on the back channel, then closes.
+/// records each job it carries, answers PJL on the back channel, then closes. The
+/// stream arrives already split into jobs and counted, faults applied (`RawJobScanner`,
+/// on the event loop); this task does what needs the printer actor or the disk.
 struct RawPrintHandler {
     let printer: VirtualPrinter
     let logger: Logger
 
     /// Never throws: one bad client must not take the listener down.
-    func handle(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+    func handle(_ channel: NIOAsyncChannel<RawEvent, ByteBuffer>) async {
         let peer = channel.channel.remoteAddress.map(Self.describe) ?? "unknown"
         await printer.connectionOpened()
         var session = RawSession(printer: printer, peer: peer, logger: logger)
         do {
             try await channel.executeThenClose { inbound, outbound in
                 do {
-                    for try await chunk in inbound {
-                        let replies = try await session.receive(chunk)
-                        for reply in replies { try await outbound.write(reply) }
+                    for try await event in inbound {
+                        for reply in try await session.receive(event) { try await outbound.write(reply) }
+                        if case .jobStarted = event {
+                            // The job is begun (a busy printer waited, a jammed one refused):
+                            // the scanner may read on.
+                            channel.channel.triggerUserOutboundEvent(RawJobScanner.JobAccepted(), promise: nil)
+                        }
                     }
-                    for reply in try await session.finish() { try await outbound.write(reply) }
+                    // The stream ended inside a job: the connection closed before the job did.
+                    await session.abandon(reason: "connection closed before the job ended", state: .dropped)
                 } catch let cut as ConnectionCut {
                     await session.abandon(reason: cut.reason, state: cut.state)
                     await resetOnClose(channel.channel)
@@ -40,8 +47,8 @@ struct RawPrintHandler {
     }
 }
 
-/// The printer ends the connection on purpose (drop or jam fault).
-struct ConnectionCut: Error {
+/// The printer ends the connection on purpose (drop or jam fault, size limit).
+struct ConnectionCut: Error, Sendable {
     var reason: String
     var state: PrintedJob.State
 }
@@ -54,7 +61,6 @@ struct JobInProgress {
     var user: String?
     var pjl: [String: String] = [:]
     var bytes: UInt64 = 0
-    var counter = PageCounter()
     var spool: SpoolFile?
 }
 
@@ -63,10 +69,7 @@ struct RawSession {
     let printer: VirtualPrinter
     let peer: String
     let logger: Logger
-    private var machine = AppSocketStateMachine()
-    private var actions: [AppSocketStateMachine.Action] = []
     private var job: JobInProgress?
-    private var connectionBytes = 0
     private var unsolicitedJobStatus = false
     private var unsolicitedPageStatus = false
     /// `@PJL SET` values seen before the job started (they apply to it).
@@ -78,26 +81,25 @@ struct RawSession {
         self.logger = logger
     }
 
-    mutating func receive(_ chunk: ByteBuffer) async throws -> [ByteBuffer] {
-        let faults = printer.currentFaults
-        var chunk = chunk
-        if let limit = faults.dropAfterBytes, connectionBytes + chunk.readableBytes > limit {
-            let keep = max(0, limit - connectionBytes)
-            chunk = chunk.getSlice(at: chunk.readerIndex, length: keep) ?? ByteBuffer()
-            var replies = try await process(chunk, faults: faults)
-            replies.removeAll()
-            throw ConnectionCut(reason: "drop fault after \(limit) bytes", state: .dropped)
+    mutating func receive(_ event: RawEvent) async throws -> [ByteBuffer] {
+        switch event {
+        case .command(let command):
+            return await handle(command).map { [$0] } ?? []
+        case .jobStarted(let name):
+            return try await startJob(name: name)
+        case .jobData(let bytes):
+            try job?.spool?.write(bytes)
+            return []
+        case .jobEnded(let count, let bytes):
+            job?.bytes = bytes
+            return try await endJob(count)
+        case .jobCut(let cut, let bytes):
+            job?.bytes = bytes
+            throw cut
+        case .jobInterrupted(let bytes):
+            job?.bytes = bytes
+            return []
         }
-        connectionBytes += chunk.readableBytes
-        if let rate = faults.bytesPerSecond {
-            try await Task.sleep(for: .seconds(Double(chunk.readableBytes) / Double(rate)))
-        }
-        return try await process(chunk, faults: faults)
-    }
-
-    mutating func finish() async throws -> [ByteBuffer] {
-        machine.finish(into: &actions)
-        return try await apply(faults: printer.currentFaults)
     }
 
     /// Records the open job (if any) as dropped or refused.
@@ -112,61 +114,38 @@ struct RawSession {
         do { try await printer.finishJob(record) } catch { logger.error("cannot record job", metadata: ["error": "\(error)"]) }
     }
 
-    private mutating func process(_ chunk: ByteBuffer, faults: PrinterFaults) async throws -> [ByteBuffer] {
-        machine.consume(chunk, into: &actions)
-        return try await apply(faults: faults)
+    private mutating func startJob(name: String?) async throws -> [ByteBuffer] {
+        let id = try await printer.beginJob()
+        var newJob = JobInProgress(id: id, receivedAt: Date(), name: name)
+        newJob.pjl = pendingSettings
+        newJob.user = pendingSettings["USERNAME"]
+        pendingSettings = [:]
+        job = newJob
+        if printer.currentFaults.jam { throw ConnectionCut(reason: "paper jam: job refused", state: .refused) }
+        if printer.configuration.keepDocumentBytes { job?.spool = try printer.makeSpoolFile() }
+        guard unsolicitedJobStatus else { return [] }
+        return [PJL.reply(echoing: "USTATUS JOB", lines: ["START", "NAME=\"\(name ?? "")\""])]
     }
 
-    private mutating func apply(faults: PrinterFaults) async throws -> [ByteBuffer] {
+    private mutating func endJob(_ count: PageCount) async throws -> [ByteBuffer] {
+        guard let finished = job else { return [] }
+        job = nil
+        let recorded = try await record(finished, count: count)
         var replies: [ByteBuffer] = []
-        let pending = actions
-        actions.removeAll(keepingCapacity: true)
-        for action in pending {
-            switch action {
-            case .command(let command):
-                if let reply = await handle(command) { replies.append(reply) }
-            case .jobStarted(let name):
-                let id = try await printer.beginJob()
-                var newJob = JobInProgress(id: id, receivedAt: Date(), name: name)
-                newJob.pjl = pendingSettings
-                newJob.user = pendingSettings["USERNAME"]
-                pendingSettings = [:]
-                job = newJob
-                if faults.jam { throw ConnectionCut(reason: "paper jam: job refused", state: .refused) }
-                if printer.configuration.keepDocumentBytes { job?.spool = try printer.makeSpoolFile() }
-                if unsolicitedJobStatus {
-                    replies.append(PJL.reply(echoing: "USTATUS JOB", lines: ["START", "NAME=\"\(name ?? "")\""]))
-                }
-            case .jobData(let bytes):
-                guard job != nil else { continue }
-                try job!.spool?.write(bytes)
-                job!.counter.consume(bytes)
-                job!.bytes += UInt64(bytes.readableBytes)
-                if job!.bytes > printer.configuration.maximumJobBytes {
-                    throw ConnectionCut(reason: "job larger than \(printer.configuration.maximumJobBytes) bytes", state: .refused)
-                }
-            case .jobEnded:
-                guard let finished = job else { continue }
-                job = nil
-                let recorded = try await record(finished)
-                if unsolicitedPageStatus, recorded.state == .printed {
-                    for page in 0..<(recorded.impressions ?? 0) {
-                        replies.append(PJL.reply(echoing: "USTATUS PAGE", lines: ["\(page + 1)"]))
-                    }
-                }
-                if unsolicitedJobStatus {
-                    replies.append(PJL.reply(echoing: "USTATUS JOB", lines: [
-                        "END", "NAME=\"\(recorded.jobName ?? "")\"", "PAGES=\(recorded.impressions ?? 0)",
-                    ]))
-                }
+        if unsolicitedPageStatus, recorded.state == .printed {
+            for page in 0..<(recorded.impressions ?? 0) {
+                replies.append(PJL.reply(echoing: "USTATUS PAGE", lines: ["\(page + 1)"]))
             }
+        }
+        if unsolicitedJobStatus {
+            replies.append(PJL.reply(echoing: "USTATUS JOB", lines: [
+                "END", "NAME=\"\(recorded.jobName ?? "")\"", "PAGES=\(recorded.impressions ?? 0)",
+            ]))
         }
         return replies
     }
 
-    private mutating func record(_ finished: JobInProgress) async throws -> PrintedJob {
-        var finished = finished
-        let count = finished.counter.finish()
+    private mutating func record(_ finished: JobInProgress, count: PageCount) async throws -> PrintedJob {
         var storedAs: String?
         if let spool = finished.spool {
             let name = printer.documentFileName(jobID: finished.id, index: 0)
