@@ -50,20 +50,6 @@ struct RawJobScannerTests {
         return events
     }
 
-    private func pjlJobs(_ jobs: [(name: String, pages: Int)]) -> ByteBuffer {
-        var stream = ByteBuffer()
-        for (name, pages) in jobs {
-            stream.writeBytes(PJL.universalExitLanguage)
-            stream.writeString("@PJL JOB NAME=\"\(name)\"\r\n@PJL ENTER LANGUAGE=POSTSCRIPT\r\n")
-            var document = postScript(pages: pages)
-            stream.writeBuffer(&document)
-            stream.writeBytes(PJL.universalExitLanguage)
-            stream.writeString("@PJL EOJ\r\n")
-        }
-        stream.writeBytes(PJL.universalExitLanguage)
-        return stream
-    }
-
     private func pieces(_ stream: ByteBuffer, of size: Int) -> [ByteBuffer] {
         var stream = stream
         var chunks: [ByteBuffer] = []

@@ -79,16 +79,7 @@ struct RawPrintingTests {
     func severalJobsOneConnection() async throws {
         try await withFakePrinter { service, endpoints in
             let printer = endpoints.printers[0]
-            var stream = ByteBuffer()
-            for (name, pages) in [("first", 1), ("second", 4)] {
-                stream.writeBytes(PJL.universalExitLanguage)
-                stream.writeString("@PJL JOB NAME=\"\(name)\"\r\n@PJL ENTER LANGUAGE=POSTSCRIPT\r\n")
-                var document = postScript(pages: pages)
-                stream.writeBuffer(&document)
-                stream.writeBytes(PJL.universalExitLanguage)
-                stream.writeString("@PJL EOJ\r\n")
-            }
-            stream.writeBytes(PJL.universalExitLanguage)
+            let stream = pjlJobs([("first", 1), ("second", 4)])
             _ = try await PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: stream, timeout: .seconds(10))
             let jobs = await service.printers[0].jobs()
             #expect(jobs.map(\.jobName) == ["first", "second"])

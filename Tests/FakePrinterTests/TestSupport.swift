@@ -71,6 +71,21 @@ func postScript(pages: Int) -> ByteBuffer {
     return ByteBuffer(string: text)
 }
 
+/// One RAW stream of PJL-wrapped PostScript jobs (`@PJL JOB` … `EOJ`, UEL-delimited).
+func pjlJobs(_ jobs: [(name: String, pages: Int)]) -> ByteBuffer {
+    var stream = ByteBuffer()
+    for (name, pages) in jobs {
+        stream.writeBytes(PJL.universalExitLanguage)
+        stream.writeString("@PJL JOB NAME=\"\(name)\"\r\n@PJL ENTER LANGUAGE=POSTSCRIPT\r\n")
+        var document = postScript(pages: pages)
+        stream.writeBuffer(&document)
+        stream.writeBytes(PJL.universalExitLanguage)
+        stream.writeString("@PJL EOJ\r\n")
+    }
+    stream.writeBytes(PJL.universalExitLanguage)
+    return stream
+}
+
 /// Splits PJL replies on the form feeds that end them.
 func pjlReplies(_ buffer: ByteBuffer) -> [String] {
     String(buffer: buffer).split(separator: "\u{0C}").map { String($0) }
