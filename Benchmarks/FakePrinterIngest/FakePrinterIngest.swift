@@ -95,7 +95,7 @@ enum IngestRun {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             tasks.addTask { await discard.run() }
-            let printerPort = await service.endpoints().printers[0].rawPort
+            let printerPort = try await service.endpoints().printers[0].rawPort
             var printerBest = Duration.seconds(1_000)
             var discardBest = Duration.seconds(1_000)
             for _ in 0..<5 {

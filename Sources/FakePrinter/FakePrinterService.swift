@@ -22,8 +22,8 @@ public final class FakePrinterService: Service {
     public let printers: [VirtualPrinter]
     private let logger: Logger
     private let readiness: [PrinterListener.Readiness]
-    private let httpReady: AsyncStream<Int>
-    private let httpReadyContinuation: AsyncStream<Int>.Continuation
+    private let httpReady: AsyncStream<Result<Int, FakePrinterError>>
+    private let httpReadyContinuation: AsyncStream<Result<Int, FakePrinterError>>.Continuation
 
     /// Validates the configuration and opens every printer's job store (nothing listens yet).
     public init(configuration: FakePrinterConfiguration, logger: Logger) throws(FakePrinterError) {
@@ -55,11 +55,16 @@ public final class FakePrinterService: Service {
                 }
                 if let port = configuration.httpPort {
                     let app = PrinterStatusAPI(service: self).application(host: printers[0].address, port: port, logger: logger) { [httpReadyContinuation] port in
-                        httpReadyContinuation.yield(port)
+                        httpReadyContinuation.yield(.success(port))
                     }
-                    group.addTask {
+                    group.addTask { [httpReadyContinuation, printers] in
                         // Its service group follows ours into graceful shutdown.
-                        try await app.run()
+                        do {
+                            try await app.run()
+                        } catch {
+                            httpReadyContinuation.yield(.failure(.bindFailed("HTTP on \(printers[0].address):\(port): \(error)")))
+                            throw error
+                        }
                     }
                 }
             }
@@ -70,19 +75,23 @@ public final class FakePrinterService: Service {
     }
 
     /// Waits until every printer (and the HTTP endpoint) is listening, and returns where.
-    public func endpoints() async -> Endpoints {
+    /// Throws the first listener's error (`bindFailed`: a port taken, an address not on
+    /// this host) instead of waiting for a listener that will never come up.
+    public func endpoints() async throws(FakePrinterError) -> Endpoints {
         var result: [Endpoints.Printer] = []
         for (index, printer) in printers.enumerated() {
             var iterator = readiness[index].ports.makeAsyncIterator()
-            let ports = await iterator.next() ?? (0, 0)
-            readiness[index].continuation.yield(ports)
+            guard let ready = await iterator.next() else { throw .bindFailed("printer \(printer.address) stopped before it listened") }
+            readiness[index].continuation.yield(ready)
+            let ports = try ready.get()
             result.append(.init(address: printer.address, rawPort: ports.raw, lpdPort: ports.lpd))
         }
         var httpPort: Int?
         if configuration.httpPort != nil {
             var iterator = httpReady.makeAsyncIterator()
-            httpPort = await iterator.next()
-            if let httpPort { httpReadyContinuation.yield(httpPort) }
+            guard let ready = await iterator.next() else { throw .bindFailed("the HTTP endpoint stopped before it listened") }
+            httpReadyContinuation.yield(ready)
+            httpPort = try ready.get()
         }
         return Endpoints(printers: result, httpPort: httpPort)
     }

@@ -13,10 +13,12 @@ struct PrinterListener {
     let logger: Logger
     let readiness: Readiness
 
-    /// Reports the ports actually bound (port 0 in the configuration picks free ones).
+    /// Reports the ports actually bound (port 0 in the configuration picks free ones), or
+    /// why the printer could not listen, so nobody waits for a listener that failed.
     final class Readiness: Sendable {
-        let ports: AsyncStream<(raw: Int, lpd: Int)>
-        let continuation: AsyncStream<(raw: Int, lpd: Int)>.Continuation
+        typealias Ports = (raw: Int, lpd: Int)
+        let ports: AsyncStream<Result<Ports, FakePrinterError>>
+        let continuation: AsyncStream<Result<Ports, FakePrinterError>>.Continuation
         init() { (ports, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1)) }
     }
 
@@ -38,13 +40,25 @@ struct PrinterListener {
                     bound = nil
                     logger.info("printer offline: listeners closed")
                 } else if !faults.offline, bound == nil {
-                    let raw = try await bindRaw(port: rawPort)
-                    let lpd = try await bindLPD(port: lpdPort)
+                    let raw: RawServer
+                    let lpd: LPDServer
+                    do {
+                        raw = try await bindRaw(port: rawPort)
+                        do {
+                            lpd = try await bindLPD(port: lpdPort)
+                        } catch {
+                            try? await raw.channel.close()
+                            throw error
+                        }
+                    } catch let error as FakePrinterError {
+                        readiness.continuation.yield(.failure(error))
+                        throw error
+                    }
                     rawPort = raw.channel.localAddress?.port ?? rawPort
                     lpdPort = lpd.channel.localAddress?.port ?? lpdPort
                     bound = (raw, lpd)
                     await printer.listening(raw: rawPort, lpd: lpdPort)
-                    readiness.continuation.yield((rawPort, lpdPort))
+                    readiness.continuation.yield(.success((rawPort, lpdPort)))
                     group.addTask { await acceptRaw(raw) }
                     group.addTask { await acceptLPD(lpd) }
                 }

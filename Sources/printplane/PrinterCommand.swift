@@ -116,7 +116,7 @@ struct PrinterCommand: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             tasks.addTask {
-                let endpoints = await service.endpoints()
+                let endpoints = try await service.endpoints()
                 let first = endpoints.printers[0]
                 let last = endpoints.printers[endpoints.printers.count - 1]
                 let range = endpoints.printers.count == 1 ? first.address : "\(first.address)…\(last.address)"

@@ -1,5 +1,8 @@
 import Foundation
+import Logging
 import NIOCore
+import NIOPosix
+import ServiceLifecycle
 import Testing
 
 @testable import FakePrinter
@@ -133,5 +136,29 @@ struct FakePrinterServiceTests {
                 #expect(jobs.first?.bytes == 200_000)
             }
         }
+    }
+
+    @Test("a taken port is reported at once with the listener's error, not after a wait")
+    func takenPortIsReported() async throws {
+        let squatter = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let takenPort = try #require(squatter.localAddress?.port)
+        try await withTemporaryDirectory { spool in
+            let configuration = FakePrinterConfiguration(host: "127.0.0.1", count: 1, rawPort: takenPort, lpdPort: 0, httpPort: nil, spoolDirectory: spool)
+            let service = try FakePrinterService(configuration: configuration, logger: Logger(label: "printplane.printer.test"))
+            let group = ServiceGroup(configuration: .init(services: [service], logger: Logger(label: "printplane.printer.test")))
+            let started = ContinuousClock.now
+            async let run: Result<Void, any Error> = { do { return .success(try await group.run()) } catch { return .failure(error) } }()
+            do {
+                _ = try await service.endpoints()
+                Issue.record("endpoints() answered although port \(takenPort) is taken")
+            } catch let error as FakePrinterError {
+                #expect(error.reason == "bind_failed")
+                #expect("\(error)".contains("127.0.0.1:\(takenPort)"), "\(error)")
+            }
+            #expect(ContinuousClock.now - started < .seconds(10))
+            let outcome = await run
+            #expect(throws: (any Error).self, "the service ends with the bind error") { try outcome.get() }
+        }
+        try await squatter.close()
     }
 }

@@ -35,7 +35,7 @@ func withFakePrinter<T: Sendable>(
         let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
         return try await withThrowingTaskGroup(of: T?.self) { tasks in
             tasks.addTask { try await group.run(); return nil }
-            let endpoints = await service.endpoints()
+            let endpoints = try await service.endpoints()
             let result: T
             do {
                 result = try await body(service, endpoints)

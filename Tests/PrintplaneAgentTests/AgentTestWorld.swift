@@ -94,7 +94,7 @@ func withPrinters<T: Sendable>(host: String = "127.0.0.1", count: Int, _ body: @
     let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
     return try await withThrowingTaskGroup(of: T?.self) { tasks in
         tasks.addTask { try await group.run(); return nil }
-        let endpoints = await service.endpoints()
+        let endpoints = try await service.endpoints()
         do {
             let result = try await body(service, endpoints)
             await group.triggerGracefulShutdown()

@@ -17,12 +17,14 @@ import ServiceLifecycle
 /// and a report whose thresholds decide the exit code.
 public struct ScenarioRunner: Sendable {
     /// Addresses on 127/8 kept apart so traffic classes can be told apart by address.
-    /// The server, printers and AD get their own 127/8 subnets, with the third octet chosen
-    /// per run, so two runs on one machine (or a run beside the test suite) neither collide
-    /// on ports nor see each other's packets in the capture.
+    /// The server, printers and AD get their own 127/8 subnets, with the third octet leased
+    /// per run (``SubnetLease``), so two runs on one machine (or a run beside the test
+    /// suite) neither collide on ports nor see each other's packets in the capture.
     let serverHost: String
     let directoryHost: String
     let printerHost: String
+    /// Held for as long as the runner lives.
+    private let subnet: SubnetLease
 
     let configuration: SimRunConfiguration
     let logger: Logger
@@ -31,7 +33,8 @@ public struct ScenarioRunner: Sendable {
     public init(configuration: SimRunConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        let subnet = UInt8.random(in: 1...250)
+        self.subnet = SubnetLease.acquire()
+        let subnet = self.subnet.octet
         self.serverHost = configuration.topologyRunID == nil ? "127.10.\(subnet).1" : NetworkTopology.serverAddress.description
         self.printerHost = "127.20.\(subnet).1"
         self.directoryHost = "127.30.\(subnet).1"
@@ -199,17 +202,24 @@ public struct ScenarioRunner: Sendable {
         return notes
     }
 
-    /// The printers' ports once they listen, or a clear error when they cannot (a port taken).
+    /// The printers' ports once they listen, or a clear error when they cannot: the
+    /// listener's own (a port taken, an address missing) or, failing that, a timeout.
     static func endpoints(of printers: FakePrinterService, host: String) async throws -> FakePrinterService.Endpoints {
         try await withThrowingTaskGroup(of: FakePrinterService.Endpoints?.self) { group in
-            group.addTask { await printers.endpoints() }
+            group.addTask {
+                do {
+                    return try await printers.endpoints()
+                } catch {
+                    throw SimRunError("the fake printers could not listen on \(host): \(error)")
+                }
+            }
             group.addTask {
                 try await Task.sleep(for: .seconds(30))
                 return nil
             }
             defer { group.cancelAll() }
             guard let first = try await group.next(), let endpoints = first else {
-                throw SimRunError("the fake printers could not listen on \(host) ports 9100/515 within 30 s (is another printer or simulation using them?)")
+                throw SimRunError("the fake printers on \(host) were not listening on ports 9100/515 after 30 s")
             }
             return endpoints
         }
