@@ -11,7 +11,8 @@ extension SimCommand {
             abstract: "Run a scenario against the real server; exit 0 only if every threshold holds.",
             discussion: """
                 Starts what the scenario embeds (the server as a child process with SQLite in a
-                temporary directory, fake printers on 127.20.0.x, the simulated AD on 127.30.0.1),
+                temporary directory, fake printers on 127.20.N.x, the simulated AD on 127.30.N.1,
+                N leased per run so runs side by side never collide),
                 runs thousands of virtual agents (the reference agent's own code) through the
                 phases and events, cross-checks what the server, the printers and the agents saw,
                 and writes report.json and a self-contained report.html.
