@@ -19,10 +19,18 @@ struct ServerCommand: AsyncParsableCommand {
             It logs where each is and the CA's SHA-256 fingerprint. Later starts reuse them.
             The API is HTTPS only (TLS 1.2+); there is no plain-HTTP listener.
 
+            Several instances behind a load balancer share one PostgreSQL database
+            (--database postgres://...). Give every instance a copy of the same ca.pem,
+            ca-key.pem, server.pem, server-key.pem, driver-signing.key and admin.key (start
+            one instance once, then copy its data directory without the database and drivers/);
+            each instance keeps a local cache of drivers/, filled from the database on demand.
+
             Examples:
               printplane server --data-dir /var/lib/printplane
               printplane server --data-dir ./pp --listen 0.0.0.0:8443 --dns-name print.corp.example.com
               printplane server --data-dir ./pp --tls-cert /etc/ssl/pp.pem --tls-key /etc/ssl/pp-key.pem
+              PRINTPLANE_DATABASE_PASSWORD=... printplane server --data-dir ./pp \\
+                  --database 'postgres://printplane@db.corp.example.com/printplane?sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem'
 
             Then, from another shell:
               printplane token create --server https://127.0.0.1:8443 \\
@@ -46,8 +54,11 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("dns-name"), help: "Extra DNS name for the generated certificate (repeatable).")
     var dnsNames: [String] = []
 
-    @Option(help: "Database URL: sqlite:PATH (default DATA_DIR/printplane.sqlite).")
+    @Option(help: "Database URL: sqlite:PATH (default DATA_DIR/printplane.sqlite) or postgres://USER@HOST:PORT/DATABASE?sslmode=verify-full (password in PRINTPLANE_DATABASE_PASSWORD).")
     var database: String?
+
+    @Option(name: .customLong("database-timeout"), help: "Seconds a PostgreSQL call may wait for the database before the request gets 503 + Retry-After.")
+    var databaseTimeout: Int = 10
 
     @Option(name: .customLong("checkin-interval"), help: "Base seconds between agent check-ins.")
     var checkInInterval: Int = 300
@@ -77,6 +88,8 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.tlsKeyPath = self.tlsKey
         configuration.additionalDNSNames = self.dnsNames
         configuration.databaseURL = self.database
+        guard (1...600).contains(self.databaseTimeout) else { throw ValidationError("--database-timeout must be between 1 and 600 seconds") }
+        configuration.databaseTimeout = .seconds(self.databaseTimeout)
         configuration.checkInIntervalSeconds = self.checkInInterval
         configuration.checkInSoftRate = self.softRate
         configuration.checkInHardRate = self.hardRate
@@ -86,7 +99,7 @@ struct ServerCommand: AsyncParsableCommand {
         var logger = Logger(label: "printplane.server")
         logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info
         let server = try PrintplaneServer.build(configuration: configuration, logger: logger)
-        var services: [any Service] = [server]
+        var services: [any Service] = server.supportingServices + [server]
         if let parentPID { services.append(ParentWatch(pid: parentPID)) }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

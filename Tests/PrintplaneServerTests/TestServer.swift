@@ -132,7 +132,7 @@ func withTestServer<T: Sendable>(
     var logger = Logger(label: "printplane.server.test")
     logger.logLevel = .warning
     let server = try PrintplaneServer.build(configuration: configuration, logger: logger, store: store)
-    let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
+    let group = ServiceGroup(configuration: .init(services: server.supportingServices + [server], logger: logger))
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
         let port = try await server.waitUntilListening()

@@ -153,7 +153,7 @@ struct AgentAPI: Sendable {
         _ = try await self.authenticate(request)
         let sha256 = context.parameters.get("sha256") ?? ""
         guard let path = self.repository.path(forSHA256: sha256) else { throw ServerError.invalidDigest }
-        guard let size = self.repository.size(ofSHA256: sha256) else { throw ServerError.notFound("driver") }
+        guard let size = try await self.repository.ensureLocal(sha256: sha256) else { throw ServerError.notFound("driver") }
         let etag = "\"\(sha256)\""
         var headers = HTTPFields()
         headers[.eTag] = etag

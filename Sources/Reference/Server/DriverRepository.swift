@@ -15,10 +15,14 @@ public struct DriverRepository: Sendable {
     public let directory: String
     /// Largest package accepted.
     public let maxBytes: Int64
+    /// Where packages are shared between server instances (PostgreSQL), or `nil` for one server.
+    public let mirror: (any DriverBlobMirror)?
+    private let fetches = MirrorFetches()
 
-    public init(directory: String, maxBytes: Int64) {
+    public init(directory: String, maxBytes: Int64, mirror: (any DriverBlobMirror)? = nil) {
         self.directory = directory
         self.maxBytes = maxBytes
+        self.mirror = mirror
     }
 
     /// The path of a blob; `nil` unless `sha256` is 64 lowercase hex characters.
@@ -53,12 +57,39 @@ public struct DriverRepository: Sendable {
         }
         let digest = hasher.finalize().hexString
         let final = (self.directory as NSString).appendingPathComponent(digest)
-        if FileManager.default.fileExists(atPath: final) {
-            return (digest, size)
+        if !FileManager.default.fileExists(atPath: final) {
+            try FileManager.default.moveItem(atPath: temporary, toPath: final)
+            keep = true
         }
-        try FileManager.default.moveItem(atPath: temporary, toPath: final)
-        keep = true
+        try await self.mirror?.putDriverBlob(sha256: digest, size: size, from: final)
         return (digest, size)
+    }
+
+    /// The size of a blob, fetching it from the ``mirror`` first when this instance lacks it;
+    /// `nil` when no one has it. A fetched blob is checked against its digest before it is kept.
+    public func ensureLocal(sha256: String) async throws -> Int64? {
+        if let size = self.size(ofSHA256: sha256) { return size }
+        guard let mirror = self.mirror, let final = self.path(forSHA256: sha256) else { return nil }
+        let directory = self.directory
+        try await self.fetches.once(sha256) {
+            guard !FileManager.default.fileExists(atPath: final) else { return }
+            let temporary = (directory as NSString).appendingPathComponent(".fetch-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(atPath: temporary) }
+            guard try await mirror.getDriverBlob(sha256: sha256, to: temporary) else { return }
+            guard try Self.sha256(ofFile: temporary) == sha256 else {
+                throw ServerError.invalidConfiguration("the shared copy of driver \(sha256) does not match its digest")
+            }
+            try FileManager.default.moveItem(atPath: temporary, toPath: final)
+        }
+        return self.size(ofSHA256: sha256)
+    }
+
+    static func sha256(ofFile path: String) throws -> String {
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let data = try handle.read(upToCount: 1 << 20), !data.isEmpty { hasher.update(data: data) }
+        return hasher.finalize().hexString
     }
 
     /// A response body that streams `range` of a blob with strict backpressure: one chunk is
@@ -102,5 +133,28 @@ public struct DriverRepository: Sendable {
               let size = attributes[.size] as? NSNumber
         else { return nil }
         return size.int64Value
+    }
+}
+
+/// One fetch per blob at a time: a download storm on a fresh instance fetches each package
+/// from the mirror once; the first caller does the work, the others wait for its outcome.
+actor MirrorFetches {
+    private var waiting: [String: [CheckedContinuation<Void, any Error>]] = [:]
+
+    func once(_ key: String, _ work: @Sendable () async throws -> Void) async throws {
+        if self.waiting[key] != nil {
+            try await withCheckedThrowingContinuation { self.waiting[key, default: []].append($0) }
+            return
+        }
+        self.waiting[key] = []
+        let outcome: Result<Void, any Error>
+        do {
+            try await work()
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        for waiter in self.waiting.removeValue(forKey: key) ?? [] { waiter.resume(with: outcome) }
+        try outcome.get()
     }
 }

@@ -23,11 +23,32 @@ public struct PrintplaneServer: Service {
 
     /// Builds the server: creates or loads the data directory's identity, opens the
     /// store (unless one is given) and wires the routes. Nothing listens until ``run()``.
+    ///
+    /// With a PostgreSQL database, run ``supportingServices`` in the same `ServiceGroup`,
+    /// before the server (`supportingServices + [server]`).
     public static func build(configuration: ServerConfiguration, logger: Logger, store: (any Store)? = nil) throws -> PrintplaneServer {
         let identity = try ServerIdentity.loadOrCreate(configuration: configuration, logger: logger)
-        let store = try store ?? SQLiteStore(path: configuration.sqlitePath)
-        logger.notice("database ready", metadata: ["printplane.database.path": "\((try? configuration.sqlitePath) ?? "-")"])
-        return try PrintplaneServer(configuration: configuration, identity: identity, store: store, logger: logger)
+        let opened: any Store
+        if let store {
+            opened = store
+        } else {
+            switch try configuration.databaseLocation {
+            case .sqlite(let path):
+                opened = try SQLiteStore(path: path)
+                logger.notice("database ready", metadata: ["printplane.database.path": "\(path)"])
+            case .postgres(let settings):
+                opened = try PostgresStore(settings: settings, logger: logger, operationTimeout: configuration.databaseTimeout)
+                logger.notice("database: PostgreSQL", metadata: ["printplane.database": "\(settings)"])
+            }
+        }
+        return try PrintplaneServer(configuration: configuration, identity: identity, store: opened, logger: logger)
+    }
+
+    /// What must run beside the server, started before it and stopped after it: the
+    /// PostgreSQL connection pool (empty for SQLite). A `ServiceGroup` stops services in
+    /// reverse order, so in-flight requests finish while the database is still there.
+    public var supportingServices: [any Service] {
+        (self.store as? PostgresStore).map { [$0] } ?? []
     }
 
     private init(configuration: ServerConfiguration, identity: ServerIdentity, store: any Store, logger: Logger) throws {
@@ -38,7 +59,8 @@ public struct PrintplaneServer: Service {
         self.metrics = metrics
         let planner = CheckInPlanner(store: store)
         let repository = DriverRepository(
-            directory: (configuration.dataDirectory as NSString).appendingPathComponent("drivers"), maxBytes: configuration.maxDriverBytes)
+            directory: (configuration.dataDirectory as NSString).appendingPathComponent("drivers"), maxBytes: configuration.maxDriverBytes,
+            mirror: store as? any DriverBlobMirror)
 
         let router = Router(context: ServerRequestContext.self)
         router.add(middleware: RequestLogMiddleware(metrics: metrics, maxHeaderBytes: configuration.maxHeaderBytes))

@@ -15,8 +15,12 @@ public struct ServerConfiguration: Sendable {
     public var tlsKeyPath: String?
     /// Extra DNS names for the generated certificate (besides `localhost` and ``host``).
     public var additionalDNSNames: [String] = []
-    /// `sqlite:PATH`, a bare path, or `nil` for `DATA_DIR/printplane.sqlite`.
+    /// `sqlite:PATH`, a bare path, `postgres://USER@HOST:PORT/DATABASE`, or `nil` for
+    /// `DATA_DIR/printplane.sqlite` (see ``DatabaseLocation``).
     public var databaseURL: String?
+    /// How long a PostgreSQL call may wait for the database before it answers 503
+    /// (SQLite answers from the local disk and has no such wait).
+    public var databaseTimeout: Duration = .seconds(10)
 
     /// The base interval between check-ins.
     public var checkInIntervalSeconds: Int = 300
@@ -62,16 +66,8 @@ public struct ServerConfiguration: Sendable {
         self.port = port
     }
 
-    /// The SQLite file path from ``databaseURL``.
-    var sqlitePath: String {
-        get throws {
-            guard let url = self.databaseURL else { return (self.dataDirectory as NSString).appendingPathComponent("printplane.sqlite") }
-            if url.hasPrefix("sqlite://") { return String(url.dropFirst("sqlite://".count)) }
-            if url.hasPrefix("sqlite:") { return String(url.dropFirst("sqlite:".count)) }
-            if url.contains("://") {
-                throw ServerError.invalidConfiguration("only sqlite: database URLs are supported by this version (PostgreSQL comes next)")
-            }
-            return url
-        }
+    /// The database ``databaseURL`` names (SQLite in the data directory by default).
+    public var databaseLocation: DatabaseLocation {
+        get throws { try DatabaseLocation.parse(self.databaseURL, dataDirectory: self.dataDirectory) }
     }
 }

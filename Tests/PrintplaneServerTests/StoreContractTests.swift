@@ -1,0 +1,237 @@
+import Foundation
+import PrintplaneCore
+import Testing
+
+@testable import PrintplaneServer
+
+/// What every ``Store`` promises, as checks that run on any implementation: SQLite in memory
+/// here, PostgreSQL in `PostgresStoreTests`. A new store passes these or is not a store.
+enum StoreContract {
+    static let audit = AuditEntry(at: Date(timeIntervalSince1970: 1_800_000_000), actor: "test", action: "test.action", target: "t")
+    static let request = EnrollRequest(token: "unused", hostname: "ws-1", machineID: "m-1", os: "linux", agentVersion: "1")
+    static let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    static let checks: [(name: String, run: @Sendable (any Store) async throws -> Void)] = [
+        ("token rules", tokenRules),
+        ("one max-uses-1 token, many concurrent enrollments", concurrentEnrollment),
+        ("re-enrollment and revocation", reEnrollment),
+        ("generation and audit", generationAndAudit),
+        ("configuration round trip", configurationRoundTrip),
+        ("idempotent jobs", idempotentJobs),
+        ("concurrent duplicate batches", concurrentIngest),
+        ("reports", reports),
+        ("audit paging", auditPaging),
+    ]
+
+    /// A token is judged revoked before expired before exhausted, and each use is counted in
+    /// the enrollment transaction.
+    static func tokenRules(_ store: any Store) async throws {
+        let token = EnrollmentTokenRecord(id: "t1", tokenHash: "h1", label: "site A", createdAt: now, expiresAt: now.addingTimeInterval(60), maxUses: 1)
+        try await store.createEnrollmentToken(token, audit: audit)
+        #expect(try await store.enrollmentTokens() == [token])
+        #expect(try await store.enroll(tokenHash: "nope", request: request, credentialHash: "c0", at: now) == .failure(.tokenUnknown))
+        guard case .success(let agent) = try await store.enroll(tokenHash: "h1", request: request, credentialHash: "c1", at: now) else {
+            Issue.record("first use refused")
+            return
+        }
+        #expect(try await store.enroll(tokenHash: "h1", request: request, credentialHash: "c2", at: now) == .failure(.tokenExhausted))
+        #expect(try await store.enroll(tokenHash: "h1", request: request, credentialHash: "c2", at: now.addingTimeInterval(60)) == .failure(.tokenExpired))
+        #expect(try await store.revokeEnrollmentToken(id: "t1", at: now, audit: audit))
+        #expect(try await store.enroll(tokenHash: "h1", request: request, credentialHash: "c2", at: now.addingTimeInterval(60)) == .failure(.tokenRevoked))
+        #expect(try await store.enrollmentTokens().first?.uses == 1)
+        #expect(try await store.enrollmentTokens().first?.revokedAt == now)
+        #expect(try await store.authenticateAgent(credentialHash: "c1")?.agentID == agent.id)
+        #expect(try await store.authenticateAgent(credentialHash: "c2") == nil)
+        #expect(try await !store.revokeEnrollmentToken(id: "missing", at: now, audit: audit))
+    }
+
+    /// Expects `body` to fail with a ``ServerError`` of `reason` (not just any error: a 503
+    /// where a 409 belongs would tell the admin to retry what can never succeed).
+    static func expectRefusal(_ reason: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void) async {
+        let error = await #expect(throws: ServerError.self, sourceLocation: sourceLocation) { try await body() }
+        #expect(error?.reason == reason, "\(String(describing: error))", sourceLocation: sourceLocation)
+    }
+
+    /// Exactly one of many concurrent enrollments with a max-uses-1 token wins.
+    static func concurrentEnrollment(_ store: any Store) async throws {
+        try await store.createEnrollmentToken(EnrollmentTokenRecord(id: "once", tokenHash: "h-once", label: nil, createdAt: now, expiresAt: nil, maxUses: 1), audit: audit)
+        let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    let request = EnrollRequest(token: "unused", hostname: "ws-\(index)", machineID: "m-\(index)", os: "linux", agentVersion: "1")
+                    if case .success = try await store.enroll(tokenHash: "h-once", request: request, credentialHash: "c-\(index)", at: now) { return true }
+                    return false
+                }
+            }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 }.count == 1)
+        #expect(try await store.enrollmentTokens().first { $0.id == "once" }?.uses == 1)
+        #expect(try await store.agents().count == 1)
+    }
+
+    /// The same machine ID keeps its agent ID and gets a new credential; the old one and a
+    /// revoked agent's are refused.
+    static func reEnrollment(_ store: any Store) async throws {
+        try await store.createEnrollmentToken(EnrollmentTokenRecord(id: "t", tokenHash: "h", label: nil, createdAt: now, expiresAt: nil, maxUses: nil), audit: audit)
+        guard case .success(let first) = try await store.enroll(tokenHash: "h", request: request, credentialHash: "old", at: now),
+              case .success(let second) = try await store.enroll(
+                  tokenHash: "h", request: EnrollRequest(token: "", hostname: "ws-1-renamed", machineID: "m-1", os: "linux", agentVersion: "2"),
+                  credentialHash: "new", at: now.addingTimeInterval(5))
+        else {
+            Issue.record("enrollment refused")
+            return
+        }
+        #expect(first.id == second.id)
+        #expect(try await store.authenticateAgent(credentialHash: "old")?.credentialRevoked == true)
+        let current = try await store.authenticateAgent(credentialHash: "new")
+        #expect(current?.credentialRevoked == false)
+        #expect(current?.hostname == "ws-1-renamed")
+        #expect(try await store.agents().map(\.agentVersion) == ["2"])
+        #expect(try await store.revokeAgent(id: first.id, at: now.addingTimeInterval(10), audit: audit))
+        #expect(try await store.authenticateAgent(credentialHash: "new")?.credentialRevoked == true)
+        #expect(try await store.agents().first?.revokedAt == now.addingTimeInterval(10))
+        #expect(try await !store.revokeAgent(id: "missing", at: now, audit: audit))
+    }
+
+    /// Configuration changes bump the generation and are audited in the same transaction;
+    /// failed ones leave no trace.
+    static func generationAndAudit(_ store: any Store) async throws {
+        let before = try await store.planningSnapshot().generation
+        let printer = PrinterRecord(id: "p1", name: "hq-1", address: "10.0.0.1", protocol: .raw, port: 9100, queue: nil, location: nil, site: nil, driverID: nil)
+        try await store.createPrinter(printer, audit: audit)
+        #expect(try await store.planningSnapshot().generation == before + 1)
+        await expectRefusal("conflict") { try await store.createPrinter(printer, audit: audit) }
+        let bad = Assignment(id: "a1", printerID: "missing", profileID: nil, target: .everyone)
+        await expectRefusal("invalid_field") { try await store.createAssignment(bad, audit: audit) }
+        let badDriver = PrinterRecord(id: "p2", name: "hq-2", address: "10.0.0.2", protocol: .raw, port: 9100, queue: nil, location: nil, site: nil, driverID: "missing")
+        await expectRefusal("invalid_field") { try await store.createPrinter(badDriver, audit: audit) }
+        #expect(try await store.planningSnapshot().generation == before + 1)
+        #expect(try await store.auditEntries(limit: 10, offset: 0).count == 1)
+
+        try await store.createProfile(ProfileRecord(id: "pr1", name: "duplex", profile: .init(duplex: .longEdge)), audit: audit)
+        try await store.createAssignment(Assignment(id: "a2", printerID: "p1", profileID: "pr1", target: .user("alice")), audit: audit)
+        await expectRefusal("conflict") { _ = try await store.deleteProfile(id: "pr1", audit: audit) }
+        #expect(try await store.deletePrinter(id: "p1", audit: audit))
+        #expect(try await store.assignments().isEmpty, "assignments go with their printer")
+        #expect(try await store.deleteProfile(id: "pr1", audit: audit))
+        #expect(try await !store.deletePrinter(id: "p1", audit: audit))
+        #expect(try await !store.deleteProfile(id: "pr1", audit: audit))
+        #expect(try await !store.deleteAssignment(id: "a2", audit: audit))
+    }
+
+    /// Every field of every configuration record comes back as it was stored.
+    static func configurationRoundTrip(_ store: any Store) async throws {
+        let manifest = DriverManifest(name: "Laser 9", version: "1.2", os: "windows-x64", sha256: String(repeating: "ab", count: 32), size: 123_456_789)
+        let driver = DriverRecord(id: "d1", manifest: SignedDriverManifest(manifest: manifest, signature: "c2lnbmF0dXJl"), createdAt: now)
+        try await store.createDriver(driver, audit: audit)
+        let printer = PrinterRecord(id: "p1", name: "Floor 2", address: "printer.corp.example.com", protocol: .lpr, port: 515, queue: "lp", location: "2nd floor", site: "HQ", driverID: "d1")
+        let bare = PrinterRecord(id: "p2", name: "Annex", address: "10.0.0.2", protocol: .raw, port: 9100, queue: nil, location: nil, site: nil, driverID: nil)
+        try await store.createPrinter(printer, audit: audit)
+        try await store.createPrinter(bare, audit: audit)
+        let profile = ProfileRecord(id: "pr1", name: "colour duplex", profile: PrintProfile(duplex: .shortEdge, color: true, paper: "Letter", tray: "2", copies: 3))
+        try await store.createProfile(profile, audit: audit)
+        let assignments = [
+            Assignment(id: "a1", printerID: "p1", profileID: "pr1", target: .ipRange(IPRange("10.1.0.0/16")!)),
+            Assignment(id: "a2", printerID: "p2", profileID: nil, target: .computer("WS-7")),
+            Assignment(id: "a3", printerID: "p2", profileID: nil, target: .everyone),
+        ]
+        for assignment in assignments { try await store.createAssignment(assignment, audit: audit) }
+
+        #expect(try await store.drivers() == [driver])
+        #expect(try await store.driver(sha256: manifest.sha256) == driver)
+        #expect(try await store.driver(sha256: String(repeating: "0", count: 64)) == nil)
+        #expect(try await store.printers() == [bare, printer], "ordered by name")
+        #expect(try await store.profiles() == [profile])
+        #expect(try await store.assignments() == assignments)
+        let snapshot = try await store.planningSnapshot()
+        #expect(snapshot.printers == ["p1": printer, "p2": bare])
+        #expect(snapshot.profiles == ["pr1": profile])
+        #expect(snapshot.drivers == ["d1": driver])
+        #expect(Set(snapshot.assignments.map(\.id)) == ["a1", "a2", "a3"])
+
+        #expect(try await store.setPrinterDriver(id: "p2", driverID: "d1", audit: audit))
+        #expect(try await store.printers().first { $0.id == "p2" }?.driverID == "d1")
+        #expect(try await store.setPrinterDriver(id: "p2", driverID: nil, audit: audit))
+        #expect(try await store.printers().first { $0.id == "p2" }?.driverID == nil)
+        #expect(try await !store.setPrinterDriver(id: "missing", driverID: nil, audit: audit))
+        await expectRefusal("invalid_field") { _ = try await store.setPrinterDriver(id: "p2", driverID: "missing", audit: audit) }
+        #expect(try await store.isReady())
+    }
+
+    /// Recording jobs is idempotent by job ID, also within one batch.
+    static func idempotentJobs(_ store: any Store) async throws {
+        let jobs = (0..<10).map { makeJob("j\($0)") }
+        let first = try await store.recordJobs(jobs, agentID: "a", receivedAt: now)
+        let second = try await store.recordJobs(jobs + [makeJob("j10")], agentID: "a", receivedAt: now)
+        #expect(first.accepted.count == 10 && first.duplicates.isEmpty)
+        #expect(second.accepted == ["j10"] && second.duplicates.count == 10)
+        let twice = try await store.recordJobs([makeJob("j11"), makeJob("j11")], agentID: "a", receivedAt: now)
+        #expect(twice.accepted == ["j11"] && twice.duplicates == ["j11"])
+        let stored = try await store.jobs(matching: JobFilter(), limit: 100, offset: 0)
+        #expect(stored.map(\.jobID) == (0...11).map { JobID("j\($0)") }.sorted())
+        #expect(stored.first == makeJob("j0"), "every field round-trips")
+    }
+
+    /// The same batch sent by several uploads at once is stored once.
+    static func concurrentIngest(_ store: any Store) async throws {
+        let jobs = (0..<200).map { makeJob("c\($0)") }
+        let results = try await withThrowingTaskGroup(of: JobIngestResult.self) { group in
+            for _ in 0..<4 { group.addTask { try await store.recordJobs(jobs, agentID: "a", receivedAt: now) } }
+            return try await group.reduce(into: [JobIngestResult]()) { $0.append($1) }
+        }
+        #expect(results.reduce(0) { $0 + $1.accepted.count } == 200)
+        #expect(results.reduce(0) { $0 + $1.duplicates.count } == 600)
+        #expect(try await store.jobTotals(matching: JobFilter()).jobs == 200)
+    }
+
+    /// Filters, paging and totals.
+    static func reports(_ store: any Store) async throws {
+        let day = 86_400.0
+        var jobs = [JobRecord]()
+        for index in 0..<30 {
+            var job = makeJob(
+                String(format: "r%02d", index), user: index % 2 == 0 ? "alice" : "bob", printer: index % 3 == 0 ? "hq-1" : "hq-2",
+                computer: "ws-\(index % 5)", pages: 2, copies: index % 4 == 0 ? 2 : 1, color: index % 5 == 0,
+                at: now.addingTimeInterval(Double(index) * day))
+            if index == 29 { job.outcome = .failed }
+            jobs.append(job)
+        }
+        _ = try await store.recordJobs(jobs, agentID: "a", receivedAt: now)
+        let alice = try await store.jobs(matching: JobFilter(user: "alice"), limit: 100, offset: 0)
+        #expect(alice.map(\.jobID) == jobs.filter { $0.user == "alice" }.map(\.jobID))
+        let window = JobFilter(from: now.addingTimeInterval(10 * day), to: now.addingTimeInterval(20 * day))
+        #expect(try await store.jobs(matching: window, limit: 100, offset: 0).count == 10)
+        let page = try await store.jobs(matching: JobFilter(printer: "hq-2"), limit: 5, offset: 5)
+        #expect(page.map(\.jobID) == Array(jobs.filter { $0.printer == "hq-2" }.map(\.jobID)[5..<10]))
+        #expect(try await store.jobs(matching: JobFilter(user: "bob", computer: "ws-3"), limit: 100, offset: 0).allSatisfy { $0.computer == "ws-3" && $0.user == "bob" })
+        let totals = try await store.jobTotals(matching: JobFilter())
+        let printed = jobs.filter { $0.outcome == .printed }
+        let pages = printed.reduce(0) { $0 + $1.pages * $1.copies }
+        let colour = printed.filter(\.color).reduce(0) { $0 + $1.pages * $1.copies }
+        #expect(totals == JobTotals(jobs: 30, pages: pages, colorPages: colour, colorShare: Double(colour) / Double(pages)))
+        #expect(try await store.jobTotals(matching: JobFilter(user: "nobody")) == JobTotals(jobs: 0, pages: 0, colorPages: 0, colorShare: 0))
+    }
+
+    /// The newest entries first, with paging, each with who, what and when.
+    static func auditPaging(_ store: any Store) async throws {
+        for index in 0..<7 {
+            let entry = AuditEntry(at: now.addingTimeInterval(Double(index)), actor: "admin-\(index)", action: "token.create", target: "t\(index)", detail: "d\(index)")
+            try await store.createEnrollmentToken(EnrollmentTokenRecord(id: .init("t\(index)"), tokenHash: "h\(index)", label: nil, createdAt: now, expiresAt: nil, maxUses: nil), audit: entry)
+        }
+        let first = try await store.auditEntries(limit: 3, offset: 0)
+        let second = try await store.auditEntries(limit: 3, offset: 3)
+        #expect(first.map(\.target) == ["t6", "t5", "t4"])
+        #expect(second.map(\.target) == ["t3", "t2", "t1"])
+        #expect(first.first.map { ($0.actor, $0.action, $0.detail, $0.at) } ?? ("", "", "", now) == ("admin-6", "token.create", "d6", now.addingTimeInterval(6)))
+    }
+}
+
+@Suite("Store contract: SQLite (in memory)")
+struct SQLiteStoreContractTests {
+    @Test(arguments: StoreContract.checks.map(\.name))
+    func contract(_ name: String) async throws {
+        let check = try #require(StoreContract.checks.first { $0.name == name })
+        try await check.run(try SQLiteStore.inMemory())
+    }
+}
