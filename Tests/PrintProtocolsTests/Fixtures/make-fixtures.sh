@@ -34,11 +34,6 @@ gsx -dPAGES=3 -sDEVICE=pxlmono -r300 -o gs-pxlmono-3pages.pxl pages.ps.in
 # PCL XL: ghostscript's own devices, with copies (PageCopies on each EndPage) and duplex.
 gsx -dPAGES=4 -sDEVICE=pxlmono -r150 -dNumCopies=2 -dDuplex -o gs-pxlmono-duplex-copies2-4pages.pxl pages.ps.in
 gsx -dPAGES=3 -sDEVICE=pxlcolor -r75 -o gs-pxlcolor-3pages.pxl pages.ps.in
-# The CUPS driver path for a PCL 6 printer: pdftopdf, then gstopxl (gstoraster with
-# OUTFORMAT=PXL) as the pxlmono.ppd's *cupsFilter says. -e runs the PPD's filters.
-cupsfilter -e -p /usr/share/ppd/cupsfilters/pxlmono.ppd -m printer/cupsfilter \
-  -o Resolution=150dpi -o Duplex=DuplexNoTumble -n 2 gs-pdfwrite14-5pages.pdf \
-  > cupsfilter-gstopxl-duplex-5pages.pxl 2>/dev/null
 
 # PCL 5 / PCL 3: duplex LaserJet with copies (ESC&l2X, ESC&l1S), DeskJet drivers.
 gsx -dPAGES=4 -sDEVICE=ljet4d -r150 -dNumCopies=2 -o gs-ljet4d-duplex-copies2-4pages.pcl pages.ps.in
@@ -79,9 +74,20 @@ printf 'Printplane page-count fixture\n\fSecond page\n\fThird page\n' > /tmp/lib
 soffice --headless --convert-to pdf --outdir /tmp /tmp/libreoffice-3pages.txt >/dev/null
 mv /tmp/libreoffice-3pages.pdf libreoffice-3pages.pdf
 
+# The CUPS driver path for a PCL 6 printer: pdftopdf, then gstopxl (gstoraster with
+# OUTFORMAT=PXL) as the pxlmono.ppd's *cupsFilter says. -e runs the PPD's filters.
+cupsfilter -e -p /usr/share/ppd/cupsfilters/pxlmono.ppd -m printer/cupsfilter \
+  -o Resolution=150dpi -o Duplex=DuplexNoTumble -n 2 gs-pdfwrite-5pages.pdf \
+  > cupsfilter-gstopxl-duplex-5pages.pxl 2>/dev/null
+
+gsx -dPAGES=3 -sDEVICE=pdfwrite -o /tmp/printplane-shapes-3pages.pdf shapes.ps.in
+# PostScript embedding EPS figures (groff .PSPIC wraps each in %%BeginDocument/%%EndDocument).
+(cd /tmp && pdftocairo -eps -f 1 -l 1 printplane-shapes-3pages.pdf cfig.eps &&
+  printf '.sp 1i\nPage one with a figure.\n.PSPIC cfig.eps 2i\n.bp\nPage two.\n.PSPIC cfig.eps 1i\n.bp\nPage three.\n' \
+  | groff -Tps) > groff-pspic-eps-3pages.ps
+
 # PostScript through CUPS' filter chain (pdftopdf, pdftops, pstops) with two copies
 # and duplex: CUPS makes the copies itself and pads each copy to an even page count.
-gsx -dPAGES=3 -sDEVICE=pdfwrite -o /tmp/printplane-shapes-3pages.pdf shapes.ps.in
 cupsfilter -m application/vnd.cups-postscript -o pdftops-renderer=pdftops -n 2 \
   -o sides=two-sided-long-edge /tmp/printplane-shapes-3pages.pdf > cupsfilter-pstops-duplex-copies2-8pages.ps 2>/dev/null
 

@@ -33,7 +33,9 @@ struct PageCountProducerTests {
 
     @Test(
         "PostScript fixtures agree with ghostscript rendering them",
-        arguments: ["groff-3pages.ps", "pdftops-5pages.ps", "cupsfilter-pstops-duplex-copies2-8pages.ps"])
+        arguments: [
+            "groff-3pages.ps", "pdftops-5pages.ps", "groff-pspic-eps-3pages.ps", "cupsfilter-pstops-duplex-copies2-8pages.ps",
+        ])
     func postScriptAgreesWithGhostscript(_ name: String) async throws {
         let reference = try await Self.renderedPages(PageCountingFixtures.directory + "/" + name)
         #expect(PageCounter.count(try PageCountingFixtures.bytes(name)).pages == reference)

@@ -14,6 +14,8 @@ struct PageCounterFixtureTests {
     static let fixtures: [Fixture] = [
         Fixture(file: "groff-3pages.ps", expected: PageCount(pages: 3, copies: 1, language: .postScript)),
         Fixture(file: "pdftops-5pages.ps", expected: PageCount(pages: 5, copies: 1, language: .postScript)),
+        // Two embedded EPS figures (cairo), each with its own %%Pages: 1 and %%Page: 1 1 inside %%BeginDocument.
+        Fixture(file: "groff-pspic-eps-3pages.ps", expected: PageCount(pages: 3, copies: 1, language: .postScript)),
         // CUPS made the two copies itself (pdftopdf) and padded each to an even number of sides for duplex.
         Fixture(file: "cupsfilter-pstops-duplex-copies2-8pages.ps", expected: PageCount(pages: 8, copies: 1, language: .postScript)),
         Fixture(file: "gs-pdfwrite-5pages.pdf", expected: PageCount(pages: 5, copies: 1, language: .pdf)),
