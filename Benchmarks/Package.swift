@@ -15,7 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
-        // Page-counting throughput on generated 100-page PostScript, PDF and PCL,
+        // Page-counting throughput on generated 100-page PostScript, PDF, PCL and PCL XL,
         // against a plain memchr scan of the same bytes in the same run.
         .executableTarget(
             name: "PageCounting",

@@ -4,7 +4,7 @@ struct GeneratedDocument: Sendable {
     var name: String
     var bytes: [UInt8]
 
-    static let all: [GeneratedDocument] = [postScript(), pdf(), pcl()]
+    static let all: [GeneratedDocument] = [postScript(), pdf(), pcl(), pclXL()]
 
     static let pages = 100
 
@@ -87,6 +87,45 @@ struct GeneratedDocument: Sendable {
         }
         out += Array("\(escape)E\(escape)%-12345X@PJL EOJ\r\n\(escape)%-12345X".utf8)
         return GeneratedDocument(name: "PCL", bytes: out)
+    }
+}
+
+extension GeneratedDocument {
+    /// PJL-wrapped PCL XL 2.0 (low byte first), as a Windows PCL 6 driver sends it: per
+    /// page `BeginPage`, a few `Text` runs and a rectangle, and ~40 KB of image data in
+    /// `ReadImage` blocks (`0xFA` embedded data, random bytes full of operator codes),
+    /// then `EndPage` with `PageCopies`.
+    static func pclXL() -> GeneratedDocument {
+        var random = SplitMix64(seed: 4)
+        func u16(_ value: Int) -> [UInt8] { [UInt8(value & 0xFF), UInt8(value >> 8 & 0xFF)] }
+        func u32(_ value: Int) -> [UInt8] { u16(value & 0xFFFF) + u16(value >> 16) }
+        func ubyte(_ value: UInt8, _ attribute: UInt8) -> [UInt8] { [0xC0, value, 0xF8, attribute] }
+        func uint16(_ value: Int, _ attribute: UInt8) -> [UInt8] { [0xC1] + u16(value) + [0xF8, attribute] }
+        var out = Array("\u{1B}%-12345X@PJL JOB NAME=\"bench\"\r\n@PJL SET COPIES=1\r\n@PJL ENTER LANGUAGE=PCLXL\r\n) HP-PCL XL;2;0;Comment Printplane benchmark\n".utf8)
+        out += [0xD1] + u16(600) + u16(600) + [0xF8, 0x89] + ubyte(0, 0x86) + ubyte(3, 0x8F) + [0x41]
+        out += ubyte(0, 0x88) + ubyte(1, 0x82) + [0x48]
+        for page in 1...pages {
+            out += ubyte(0, 0x28) + ubyte(2, 0x25) + ubyte(0, 0x26) + [0x43]
+            for line in 0..<20 {
+                let text = Array("Page \(page) line \(line) of the Printplane benchmark".utf8)
+                out += [0xD3] + u16(300) + u16(300 + line * 60) + [0xF8, 0x4C, 0x6B]
+                out += [0xC8, 0xC1] + u16(text.count) + text + [0xF8, 0xAB, 0xA8]
+            }
+            out += [0xE1] + u16(100) + u16(100) + u16(4000) + u16(200) + [0xF8, 0x42, 0xA0]
+            out += ubyte(1, 0x62) + ubyte(0, 0x64) + uint16(4800, 0x6C) + uint16(800, 0x6B)
+            out += [0xD1] + u16(4800) + u16(800) + [0xF8, 0x67, 0xB0]
+            let target = out.count + 40_000
+            var line = 0
+            while out.count < target {
+                let block = (0..<Int(random.next() % 3000 + 1000)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+                out += uint16(line, 0x6D) + uint16(8, 0x63) + ubyte(2, 0x65) + [0xB1, 0xFA] + u32(block.count) + block
+                line += 8
+            }
+            out += [0xB2] + uint16(1, 0x31) + [0x44]
+        }
+        out += [0x49, 0x42]
+        out += Array("\u{1B}%-12345X@PJL EOJ\r\n\u{1B}%-12345X".utf8)
+        return GeneratedDocument(name: "PCL XL", bytes: out)
     }
 }
 

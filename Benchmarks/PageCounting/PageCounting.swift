@@ -7,8 +7,8 @@ import Glibc
 import Darwin
 #endif
 
-// Page-counting throughput (issue 2): a generated 100-page PostScript, PDF and
-// PCL document, each counted whole, and as the same-run reference a plain
+// Page-counting throughput (issue 2): a generated 100-page PostScript, PDF, PCL
+// and PCL XL document, each counted whole, and as the same-run reference a plain
 // memchr scan over the same bytes (counting line feeds, like `wc -l`).
 // Throughput is documents per second; MB/s = throughput × the size in the name.
 // Report counting as a ratio against the scan: the machine is shared and noisy.

@@ -23,6 +23,7 @@ public enum PrintJobFormatter {
         case .postScript: "POSTSCRIPT"
         case .pdf: "PDF"
         case .pcl: "PCL"
+        case .pclXL: "PCLXL"
         case .unknown: nil
         }
         var header = ByteBuffer()

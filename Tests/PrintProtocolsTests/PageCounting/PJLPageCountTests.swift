@@ -17,9 +17,9 @@ struct PJLPageCountTests {
 
     static let cases: [Case] = [
         Case(
-            name: "ENTER LANGUAGE=PCLXL is not counted",
+            name: "a PCL XL stream header with no session is not a whole job",
             job: "\(uel)@PJL ENTER LANGUAGE=PCLXL\r\n) HP-PCL XL;2;0\r\n\u{C}\u{C}\(uel)",
-            expected: PageCount(pages: nil, language: .unknown)),
+            expected: PageCount(pages: nil, language: .pclXL)),
         Case(
             name: "a PJL-only job (a status query) prints nothing",
             job: "\(uel)@PJL INFO STATUS\r\n@PJL USTATUS DEVICE=ON\r\n\(uel)",
@@ -35,7 +35,7 @@ struct PJLPageCountTests {
             expected: PageCount(pages: 5, copies: 1, language: .postScript)),
         Case(
             name: "an unknown document makes the whole job unknown",
-            job: "\(uel)\(ps2)\(uel)@PJL ENTER LANGUAGE=PCLXL\n) HP-PCL XL;2;0\n\(uel)",
+            job: "\(uel)\(ps2)\(uel)@PJL ENTER LANGUAGE=HPGL\nPA0,0;\(uel)",
             expected: PageCount(pages: nil, language: .postScript)),
         Case(
             name: "SET with spaces, lower case and LPARM",

@@ -14,6 +14,10 @@ struct PageCounterFixtureTests {
     static let fixtures: [Fixture] = [
         Fixture(file: "groff-3pages.ps", expected: PageCount(pages: 3, copies: 1, language: .postScript)),
         Fixture(file: "pdftops-5pages.ps", expected: PageCount(pages: 5, copies: 1, language: .postScript)),
+        // Two embedded EPS figures (cairo), each with its own %%Pages: 1 and %%Page: 1 1 inside %%BeginDocument.
+        Fixture(file: "groff-pspic-eps-3pages.ps", expected: PageCount(pages: 3, copies: 1, language: .postScript)),
+        // CUPS made the two copies itself (pdftopdf) and padded each to an even number of sides for duplex.
+        Fixture(file: "cupsfilter-pstops-duplex-copies2-8pages.ps", expected: PageCount(pages: 8, copies: 1, language: .postScript)),
         Fixture(file: "gs-pdfwrite-5pages.pdf", expected: PageCount(pages: 5, copies: 1, language: .pdf)),
         Fixture(file: "qpdf-objstm-5pages.pdf", expected: PageCount(pages: 5, copies: 1, language: .pdf)),
         Fixture(file: "pypdf-incremental-4pages.pdf", expected: PageCount(pages: 4, copies: 1, language: .pdf)),
@@ -22,7 +26,24 @@ struct PageCounterFixtureTests {
         Fixture(file: "gs-ljet4pjl-3pages.pcl", expected: PageCount(pages: 3, copies: 1, language: .pcl)),
         Fixture(file: "gs-pcl3-3pages.pcl", expected: PageCount(pages: 3, copies: 1, language: .pcl)),
         Fixture(file: "gs-cljet5-2pages.pcl", expected: PageCount(pages: 2, copies: 1, language: .pcl)),
-        Fixture(file: "gs-pxlmono-3pages.pxl", expected: PageCount(pages: nil, copies: 1, language: .unknown)),
+        Fixture(file: "gs-ljet4d-duplex-copies2-4pages.pcl", expected: PageCount(pages: 4, copies: 2, language: .pcl)),
+        Fixture(file: "gs-cdj550-3pages.pcl", expected: PageCount(pages: 3, copies: 1, language: .pcl)),
+        Fixture(file: "gs-cdjmono-3pages.pcl", expected: PageCount(pages: 3, copies: 1, language: .pcl)),
+        Fixture(file: "gs-pxlmono-3pages.pxl", expected: PageCount(pages: 3, copies: 1, language: .pclXL)),
+        Fixture(file: "gs-pxlmono-duplex-copies2-4pages.pxl", expected: PageCount(pages: 4, copies: 2, language: .pclXL)),
+        Fixture(file: "gs-pxlcolor-3pages.pxl", expected: PageCount(pages: 3, copies: 1, language: .pclXL)),
+        Fixture(file: "cupsfilter-gstopxl-duplex-5pages.pxl", expected: PageCount(pages: 5, copies: 1, language: .pclXL)),
+        Fixture(file: "gs-pdfwrite14-5pages.pdf", expected: PageCount(pages: 5, copies: 1, language: .pdf)),
+        Fixture(file: "gs-pdfwrite17-5pages.pdf", expected: PageCount(pages: 5, copies: 1, language: .pdf)),
+        Fixture(file: "qpdf-linearized-5pages.pdf", expected: PageCount(pages: 5, copies: 1, language: .pdf)),
+        Fixture(file: "qpdf-aes128-5pages.pdf", expected: PageCount(pages: 5, copies: 1, language: .pdf)),
+        Fixture(file: "qpdf-aes256-5pages.pdf", expected: PageCount(pages: 5, copies: 1, language: .pdf)),
+        // The page tree lives in an encrypted object stream: not readable without decrypting, so not guessed.
+        Fixture(file: "qpdf-aes256-objstm-5pages.pdf", expected: PageCount(pages: nil, copies: 1, language: .pdf)),
+        Fixture(file: "pypdf-incremental-add-7pages.pdf", expected: PageCount(pages: 7, copies: 1, language: .pdf)),
+        Fixture(file: "pdftocairo-5pages.pdf", expected: PageCount(pages: 5, copies: 1, language: .pdf)),
+        Fixture(file: "reportlab-7pages.pdf", expected: PageCount(pages: 7, copies: 1, language: .pdf)),
+        Fixture(file: "libreoffice-3pages.pdf", expected: PageCount(pages: 3, copies: 1, language: .pdf)),
         Fixture(file: "plain.txt", expected: PageCount(pages: nil, copies: 1, language: .unknown)),
     ]
 

@@ -9,6 +9,8 @@ struct PageCounterRobustnessTests {
         "groff-3pages.ps", "pdftops-5pages.ps", "gs-pdfwrite-5pages.pdf", "qpdf-objstm-5pages.pdf",
         "pypdf-incremental-4pages.pdf", "pypdf-objstm-incremental-4pages.pdf", "gs-ljet4pjl-3pages.pcl",
         "gs-pcl3-3pages.pcl", "gs-cljet5-2pages.pcl", "gs-pxlmono-3pages.pxl",
+        "gs-pxlmono-duplex-copies2-4pages.pxl", "gs-pxlcolor-3pages.pxl", "cupsfilter-gstopxl-duplex-5pages.pxl",
+        "qpdf-linearized-5pages.pdf", "qpdf-aes256-5pages.pdf", "pypdf-incremental-add-7pages.pdf",
     ]
 
     @Test("truncated documents count the same in every chunking", arguments: fixtureNames)

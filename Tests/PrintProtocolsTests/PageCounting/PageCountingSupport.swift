@@ -18,7 +18,10 @@ enum PageCountingFixtures {
     }()
 
     static func bytes(_ name: String) throws -> [UInt8] {
-        let path = directory + "/" + name
+        try bytes(atPath: directory + "/" + name)
+    }
+
+    static func bytes(atPath path: String) throws -> [UInt8] {
         guard let file = fopen(path, "rb") else { throw FixtureError(path: path) }
         defer { fclose(file) }
         var bytes: [UInt8] = []

@@ -6,9 +6,11 @@ import NIOCore
 /// HP PJL Technical Reference §4). Each section starts in PJL mode: `@PJL`
 /// lines set copies (`SET COPIES=`, `SET QTY=`) and may name the language
 /// that follows (`ENTER LANGUAGE=`). The first other line starts the document,
-/// whose language is recognised from its first bytes (`%!`, `%PDF-`, ESC) or,
-/// failing that, from `ENTER LANGUAGE`. PostScript, PDF and PCL documents are
-/// counted by `PostScriptPageScanner`, `PDFPageScanner` and `PCLPageScanner`.
+/// whose language is recognised from its first bytes (`%!`, `%PDF-`, ESC,
+/// `) HP-PCL XL`) or,
+/// failing that, from `ENTER LANGUAGE`. PostScript, PDF, PCL and PCL XL
+/// documents are counted by `PostScriptPageScanner`, `PDFPageScanner`,
+/// `PCLPageScanner` and `PCLXLPageScanner`.
 ///
 /// The result is the same however the input is chunked: every scanner is a
 /// state machine that keeps its partial tokens between calls. See
@@ -60,7 +62,7 @@ public struct PageCounter: Sendable {
         case pjl
         /// Collecting the document's first bytes to recognise its language.
         case sniff
-        case postScript, pdf, pcl
+        case postScript, pdf, pcl, pclXL
         /// A document we do not count.
         case unknown
     }
@@ -82,13 +84,17 @@ public struct PageCounter: Sendable {
 
     // Document recognition.
     private var signature: [UInt8] = []
-    private static let signatureBytes = 5
+    /// The longest signature: a PCL XL stream header's `) HP-PCL XL`.
+    private static let signatureBytes = 11
     private static let pdfSignature: [UInt8] = Array("%PDF-".utf8)
+    /// After the binding byte, `(` (high byte first) or `)` (low byte first).
+    private static let pclXLSignature: [UInt8] = Array(" HP-PCL XL".utf8)
 
     // The document being counted.
     private var postScript: PostScriptPageScanner?
     private var pdf: PDFPageScanner?
     private var pcl: PCLPageScanner?
+    private var pclXL: PCLXLPageScanner?
     private var documentCopies = 1
     private var documentQuantity = 1
 
@@ -197,6 +203,9 @@ public struct PageCounter: Sendable {
             case .pcl:
                 pcl!.consume(UnsafeRawBufferPointer(rebasing: bytes[index..<count]))
                 return
+            case .pclXL:
+                pclXL!.consume(UnsafeRawBufferPointer(rebasing: bytes[index..<count]))
+                return
             case .unknown:
                 return
             }
@@ -230,6 +239,12 @@ public struct PageCounter: Sendable {
             let copies = pcl!.pages == 0 ? pcl!.lastCopies : pcl!.uniformCopies
             tally.add(document(.pcl, pages: pcl!.pages, copies: copies, impressions: pcl!.impressions))
             pcl = nil
+        case .pclXL:
+            pclXL!.finish()
+            let pages = pclXL!.pages
+            let copies = pages == 0 ? pclXL!.lastCopies : pclXL!.uniformCopies
+            tally.add(document(.pclXL, pages: pages, copies: copies, impressions: pages == nil ? nil : pclXL!.impressions))
+            pclXL = nil
         case .unknown:
             tally.add(document(.unknown, pages: nil, copies: documentCopies, impressions: nil))
         case .pjl, .sniff:
@@ -371,6 +386,7 @@ public struct PageCounter: Sendable {
         case "POSTSCRIPT", "PS": return .postScript
         case "PDF": return .pdf
         case "PCL", "PCL5", "PCL5C", "PCL5E", "PCL3", "PCL3GUI", "HPGL2": return .pcl
+        case "PCLXL": return .pclXL
         default: return .unknown
         }
     }
@@ -402,11 +418,23 @@ public struct PageCounter: Sendable {
         return index
     }
 
-    /// Whether the first bytes already tell the language, before five of them arrived.
+    /// Whether the first bytes already tell the language, before all eleven arrived.
     private static func isDecided(_ signature: [UInt8]) -> Bool {
         if signature[0] == ByteScan.esc { return true }
         if signature.count >= 2 && ByteScan.hasPrefix(signature, "%!") { return true }
-        return !pdfSignature.starts(with: signature)
+        if pdfSignature.starts(with: signature) { return signature.count == pdfSignature.count }
+        if isPCLXLBinding(signature[0]) { return !pclXLSignature.starts(with: signature.dropFirst()) }
+        return true
+    }
+
+    private static func isPCLXLBinding(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "(") || byte == UInt8(ascii: ")")
+    }
+
+    /// A PCL XL stream header: the binding byte, then ` HP-PCL XL`.
+    private static func isPCLXL(_ firstBytes: [UInt8]) -> Bool {
+        firstBytes.count > pclXLSignature.count && isPCLXLBinding(firstBytes[0])
+            && firstBytes.dropFirst().starts(with: pclXLSignature)
     }
 
     private mutating func startDocument() {
@@ -423,6 +451,8 @@ public struct PageCounter: Sendable {
             language = .pdf
         } else if firstBytes.first == ByteScan.esc {
             language = .pcl
+        } else if Self.isPCLXL(firstBytes) {
+            language = .pclXL
         } else {
             language = enteredLanguage ?? .unknown
         }
@@ -438,6 +468,9 @@ public struct PageCounter: Sendable {
         case .pcl:
             phase = .pcl
             pcl = PCLPageScanner(defaultCopies: documentCopies, maxCopies: limits.maxCopies)
+        case .pclXL:
+            phase = .pclXL
+            pclXL = PCLXLPageScanner(defaultCopies: documentCopies, maxCopies: limits.maxCopies)
         case .unknown:
             phase = .unknown
         }
