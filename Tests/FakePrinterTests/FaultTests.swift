@@ -112,15 +112,15 @@ struct FaultTests {
             try await service.printers[0].setFaults(PrinterFaults(bytesPerSecond: 100_000, busy: true))
             async let first = PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: ByteBuffer(repeating: 0x41, count: 150_000), timeout: .seconds(20))
             try await eventually("the first job to start") { await service.printers[0].snapshot().counters.activeJobs == 1 }
-            let start = ContinuousClock.now
             _ = try await PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: postScript(pages: 1), timeout: .seconds(20))
-            let waited = ContinuousClock.now - start
             _ = try await first
             let jobs = await service.printers[0].jobs()
             #expect(jobs.count == 2)
             #expect(jobs[0].bytes == 150_000, "the slow job was first")
+            // Ordered by the printer's own times, not by when this test noticed the first job
+            // (on a loaded machine that notice comes late, and a wait measured from it proved
+            // nothing). Without the busy fault the small second job would end first.
             #expect(jobs[1].receivedAt >= jobs[0].completedAt.addingTimeInterval(-0.05), "the second job started only after the first ended")
-            #expect(waited >= .milliseconds(300))
         }
     }
 }
