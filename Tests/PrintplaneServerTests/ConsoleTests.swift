@@ -451,6 +451,10 @@ struct ConsoleTests {
             expectError(try await console.post("/console/printers", [("csrf_token", token), ("name", "p1"), ("address", ""), ("protocol", "raw")]), 400, "address must be a host name or IP address", "missing address")
             expectError(try await console.post("/console/printers", [("csrf_token", token), ("name", "p1"), ("address", "10.0.0.1"), ("protocol", "raw"), ("port", "ninety")]), 400, "port must be a whole number", "port not a number")
             expectError(try await console.post("/console/printers", [("csrf_token", token), ("name", "p1"), ("address", "10.0.0.1"), ("protocol", "ipp")]), 400, "protocol must be raw or lpr", "unknown protocol")
+            // A refused form comes back filled in as sent (escaped), so one mistake costs one correction.
+            let refilled = try await console.post("/console/printers", [("csrf_token", token), ("name", #""><script>alert(1)</script>"#), ("address", "10.0.0.1"), ("protocol", "lpr"), ("port", "515")])
+            #expect(refilled.status == 400 && refilled.text.contains(#"name="name" required maxlength="128" value="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;""#), "\(refilled.text)")
+            #expect(refilled.text.contains(#"value="10.0.0.1""#) && refilled.text.contains(#"<option value="lpr" selected>"#) && !refilled.text.contains("<script>"))
             expectError(try await console.post("/console/printers", [("csrf_token", token), ("name", "p1")], contentType: "text/plain"), 415, "application/x-www-form-urlencoded", "text/plain form")
             expectError(try await console.post("/console/profiles", [("csrf_token", token), ("name", "p"), ("copies", "0")]), 400, "copies must be between 1 and 999", "zero copies")
             expectError(try await console.post("/console/tokens", [("csrf_token", token), ("expires_in", "forever")]), 400, "expires_in must be one of", "bad expiry")

@@ -25,14 +25,16 @@ extension Console {
         var path: String { self == .dashboard ? "/console" : "/console/\(self.rawValue)" }
     }
 
-    func render(_ section: Section, _ session: ConsoleSessions.Session, notice: Notice?, query: FormFields) async throws -> HTML {
+    /// Renders a page. `query` is a GET page's query (report filters, paging); `values` are
+    /// the fields of a refused form, to fill it in again (never taken from a URL).
+    func render(_ section: Section, _ session: ConsoleSessions.Session, notice: Notice?, query: FormFields, values: FormFields = FormFields()) async throws -> HTML {
         switch section {
         case .dashboard: return try await self.dashboardPage(session, notice: notice)
-        case .tokens: return try await self.tokensPage(session, notice: notice, created: nil)
-        case .printers: return try await self.printersPage(session, notice: notice)
-        case .drivers: return try await self.driversPage(session, notice: notice)
-        case .profiles: return try await self.profilesPage(session, notice: notice)
-        case .assignments: return try await self.assignmentsPage(session, notice: notice)
+        case .tokens: return try await self.tokensPage(session, notice: notice, created: nil, values: values)
+        case .printers: return try await self.printersPage(session, notice: notice, values: values)
+        case .drivers: return try await self.driversPage(session, notice: notice, values: values)
+        case .profiles: return try await self.profilesPage(session, notice: notice, values: values)
+        case .assignments: return try await self.assignmentsPage(session, notice: notice, values: values)
         case .agents: return try await self.agentsPage(session, notice: notice)
         case .reports: return try await self.reportsPage(session, notice: notice, query: query)
         case .audit: return try await self.auditPage(session, notice: notice, query: query)
@@ -94,7 +96,7 @@ extension Console {
 
     // MARK: Tokens
 
-    func tokensPage(_ session: ConsoleSessions.Session, notice: Notice?, created: (record: EnrollmentTokenRecord, secret: String)?) async throws -> HTML {
+    func tokensPage(_ session: ConsoleSessions.Session, notice: Notice?, created: (record: EnrollmentTokenRecord, secret: String)?, values: FormFields = FormFields()) async throws -> HTML {
         let now = self.configuration.clock()
         let tokens = try await self.store.enrollmentTokens().sorted { $0.createdAt > $1.createdAt }
         var shown = HTML.empty
@@ -110,7 +112,7 @@ extension Console {
                 </section>
                 """
         }
-        let expiryOptions = ConsolePage.options(AdminOperations.tokenExpiryChoices.map { ($0, $0) }, selected: "24h")
+        let expiryOptions = ConsolePage.options(AdminOperations.tokenExpiryChoices.map { ($0, $0) }, selected: values["expires_in"] ?? "24h")
         let rows = tokens.map { token -> HTML in
             let state = token.state(at: now)
             let revoke = token.revokedAt == nil
@@ -130,9 +132,9 @@ extension Console {
             <label for="token-expires">Expires after</label>
             <select id="token-expires" name="expires_in">\(expiryOptions)</select>
             <label for="token-max-uses">Maximum uses (optional)</label>
-            <input id="token-max-uses" name="max_uses" type="number" min="1" max="1000000" inputmode="numeric">
+            <input id="token-max-uses" name="max_uses" type="number" min="1" max="1000000" inputmode="numeric" value="\(values["max_uses"] ?? "")">
             <label for="token-label">Label or site (optional)</label>
-            <input id="token-label" name="label" maxlength="128">
+            <input id="token-label" name="label" maxlength="128" value="\(values["label"] ?? "")">
             <p><button type="submit" id="create-token-submit">Create token</button></p>
             </form>
             <h2>Tokens</h2>
@@ -143,7 +145,7 @@ extension Console {
 
     // MARK: Printers
 
-    func printersPage(_ session: ConsoleSessions.Session, notice: Notice?) async throws -> HTML {
+    func printersPage(_ session: ConsoleSessions.Session, notice: Notice?, values: FormFields = FormFields()) async throws -> HTML {
         async let printers = self.store.printers()
         let drivers = try await self.store.drivers()
         let driverChoices = [("", "No driver")] + drivers.map { ($0.id.rawValue, "\($0.manifest.manifest.name) \($0.manifest.manifest.version) (\($0.manifest.manifest.os))") }
@@ -168,21 +170,21 @@ extension Console {
             <form method="post" action="/console/printers" id="create-printer" class="card">
             \(ConsolePage.csrfField(session.csrfToken))
             <label for="printer-name">Name</label>
-            <input id="printer-name" name="name" required maxlength="128">
+            <input id="printer-name" name="name" required maxlength="128" value="\(values["name"] ?? "")">
             <label for="printer-address">Address (host name or IP)</label>
-            <input id="printer-address" name="address" required maxlength="253">
+            <input id="printer-address" name="address" required maxlength="253" value="\(values["address"] ?? "")">
             <label for="printer-protocol">Protocol</label>
-            <select id="printer-protocol" name="protocol"><option value="raw">RAW (AppSocket, 9100)</option><option value="lpr">LPR (RFC 1179, 515)</option></select>
+            <select id="printer-protocol" name="protocol">\(ConsolePage.options([("raw", "RAW (AppSocket, 9100)"), ("lpr", "LPR (RFC 1179, 515)")], selected: values["protocol"] ?? "raw"))</select>
             <label for="printer-port">Port (optional; default for the protocol)</label>
-            <input id="printer-port" name="port" type="number" min="1" max="65535" inputmode="numeric">
+            <input id="printer-port" name="port" type="number" min="1" max="65535" inputmode="numeric" value="\(values["port"] ?? "")">
             <label for="printer-queue">LPD queue (optional)</label>
-            <input id="printer-queue" name="queue" maxlength="256">
+            <input id="printer-queue" name="queue" maxlength="256" value="\(values["queue"] ?? "")">
             <label for="printer-location">Location (optional)</label>
-            <input id="printer-location" name="location" maxlength="256">
+            <input id="printer-location" name="location" maxlength="256" value="\(values["location"] ?? "")">
             <label for="printer-site">Site (optional)</label>
-            <input id="printer-site" name="site" maxlength="256">
+            <input id="printer-site" name="site" maxlength="256" value="\(values["site"] ?? "")">
             <label for="printer-driver">Driver</label>
-            <select id="printer-driver" name="driver_id">\(ConsolePage.options(driverChoices.map { ($0.0, $0.1) }, selected: ""))</select>
+            <select id="printer-driver" name="driver_id">\(ConsolePage.options(driverChoices.map { ($0.0, $0.1) }, selected: values["driver_id"] ?? ""))</select>
             <p><button type="submit" id="create-printer-submit">Add printer</button></p>
             </form>
             <h2>Printers</h2>
@@ -193,7 +195,7 @@ extension Console {
 
     // MARK: Drivers
 
-    func driversPage(_ session: ConsoleSessions.Session, notice: Notice?) async throws -> HTML {
+    func driversPage(_ session: ConsoleSessions.Session, notice: Notice?, values: FormFields = FormFields()) async throws -> HTML {
         let drivers = try await self.store.drivers()
         let rows = drivers.map { driver -> HTML in
             let manifest = driver.manifest.manifest
@@ -208,11 +210,11 @@ extension Console {
             <form method="post" action="/console/drivers" enctype="multipart/form-data" id="upload-driver" class="card">
             \(ConsolePage.csrfField(session.csrfToken))
             <label for="driver-name">Name</label>
-            <input id="driver-name" name="name" required maxlength="128" pattern="[A-Za-z0-9 ._+\\-]+">
+            <input id="driver-name" name="name" required maxlength="128" pattern="[A-Za-z0-9 ._+\\-]+" value="\(values["name"] ?? "")">
             <label for="driver-version">Version</label>
-            <input id="driver-version" name="version" required maxlength="128" pattern="[A-Za-z0-9 ._+\\-]+">
+            <input id="driver-version" name="version" required maxlength="128" pattern="[A-Za-z0-9 ._+\\-]+" value="\(values["version"] ?? "")">
             <label for="driver-os">OS</label>
-            <input id="driver-os" name="os" required maxlength="128" pattern="[A-Za-z0-9 ._+\\-]+" placeholder="windows">
+            <input id="driver-os" name="os" required maxlength="128" pattern="[A-Za-z0-9 ._+\\-]+" placeholder="windows" value="\(values["os"] ?? "")">
             <label for="driver-package">Package file</label>
             <input id="driver-package" name="package" type="file" required aria-describedby="driver-limit">
             <p class="hint" id="driver-limit">At most \(ConsolePage.bytes(self.operations.repository.maxBytes)). The server hashes it (SHA-256) and signs its manifest (Ed25519); agents verify both before installing.</p>
@@ -226,7 +228,7 @@ extension Console {
 
     // MARK: Profiles
 
-    func profilesPage(_ session: ConsoleSessions.Session, notice: Notice?) async throws -> HTML {
+    func profilesPage(_ session: ConsoleSessions.Session, notice: Notice?, values: FormFields = FormFields()) async throws -> HTML {
         let profiles = try await self.store.profiles()
         let rows = profiles.map { record -> HTML in
             let p = record.profile
@@ -236,22 +238,22 @@ extension Console {
                 <td>\(ConsolePage.button("Delete", action: "/console/profiles/\(record.id.rawValue)/delete", csrfToken: session.csrfToken, id: "delete-\(record.id.rawValue)"))</td></tr>
                 """
         }
-        let duplex = ConsolePage.options(PrintProfile.Duplex.allCases.map { ($0.rawValue, $0.rawValue.replacingOccurrences(of: "_", with: " ")) }, selected: "simplex")
+        let duplex = ConsolePage.options(PrintProfile.Duplex.allCases.map { ($0.rawValue, $0.rawValue.replacingOccurrences(of: "_", with: " ")) }, selected: values["duplex"] ?? "simplex")
         let body: HTML = """
             <h2>Create a profile</h2>
             <form method="post" action="/console/profiles" id="create-profile" class="card">
             \(ConsolePage.csrfField(session.csrfToken))
             <label for="profile-name">Name</label>
-            <input id="profile-name" name="name" required maxlength="128">
+            <input id="profile-name" name="name" required maxlength="128" value="\(values["name"] ?? "")">
             <label for="profile-duplex">Duplex</label>
             <select id="profile-duplex" name="duplex">\(duplex)</select>
-            <label for="profile-color"><input id="profile-color" name="color" type="checkbox" value="on"> Colour</label>
+            <label for="profile-color"><input id="profile-color" name="color" type="checkbox" value="on"\(values["color"] == nil ? "" : HTML(" checked"))> Colour</label>
             <label for="profile-paper">Paper</label>
-            <input id="profile-paper" name="paper" value="A4" maxlength="32">
+            <input id="profile-paper" name="paper" value="\(values["paper"] ?? "A4")" maxlength="32">
             <label for="profile-tray">Tray (optional)</label>
-            <input id="profile-tray" name="tray" maxlength="32">
+            <input id="profile-tray" name="tray" maxlength="32" value="\(values["tray"] ?? "")">
             <label for="profile-copies">Copies</label>
-            <input id="profile-copies" name="copies" type="number" min="1" max="999" value="1" inputmode="numeric">
+            <input id="profile-copies" name="copies" type="number" min="1" max="999" value="\(values["copies"] ?? "1")" inputmode="numeric">
             <p><button type="submit" id="create-profile-submit">Create profile</button></p>
             </form>
             <h2>Profiles</h2>
@@ -262,7 +264,7 @@ extension Console {
 
     // MARK: Assignments
 
-    func assignmentsPage(_ session: ConsoleSessions.Session, notice: Notice?) async throws -> HTML {
+    func assignmentsPage(_ session: ConsoleSessions.Session, notice: Notice?, values: FormFields = FormFields()) async throws -> HTML {
         async let assignments = self.store.assignments()
         async let profiles = self.store.profiles()
         let printers = try await self.store.printers()
@@ -277,9 +279,9 @@ extension Console {
             <td>\(ConsolePage.button("Delete", action: "/console/assignments/\(assignment.id.rawValue)/delete", csrfToken: session.csrfToken, id: "delete-\(assignment.id.rawValue)"))</td></tr>
             """
         }
-        let printerOptions = ConsolePage.options(printers.map { ($0.id.rawValue, $0.name) }, selected: nil)
-        let profileOptions = ConsolePage.options([("", "Default profile")] + profileList.map { ($0.id.rawValue, $0.name) }, selected: "")
-        let kinds = ConsolePage.options(AssignmentTarget.Kind.allCases.map { ($0.rawValue, Self.kindLabel($0)) }, selected: "everyone")
+        let printerOptions = ConsolePage.options(printers.map { ($0.id.rawValue, $0.name) }, selected: values["printer_id"])
+        let profileOptions = ConsolePage.options([("", "Default profile")] + profileList.map { ($0.id.rawValue, $0.name) }, selected: values["profile_id"] ?? "")
+        let kinds = ConsolePage.options(AssignmentTarget.Kind.allCases.map { ($0.rawValue, Self.kindLabel($0)) }, selected: values["target_kind"] ?? "everyone")
         let form: HTML = printers.isEmpty
             ? "<p class=\"empty\">Add a printer first.</p>"
             : """
@@ -292,7 +294,7 @@ extension Console {
                 <label for="assignment-kind">Target</label>
                 <select id="assignment-kind" name="target_kind" aria-describedby="assignment-hint">\(kinds)</select>
                 <label for="assignment-value">Target value</label>
-                <input id="assignment-value" name="target_value" maxlength="256" aria-describedby="assignment-hint">
+                <input id="assignment-value" name="target_value" maxlength="256" aria-describedby="assignment-hint" value="\(values["target_value"] ?? "")">
                 <p class="hint" id="assignment-hint">Everyone needs no value. A computer is a host name or agent ID, a user an account name, \
                 an IP range a CIDR block such as 10.1.0.0/16; groups and OUs are named as the directory names them. \
                 The most specific match wins: user, computer, group, OU, IP range, everyone.</p>

@@ -231,15 +231,18 @@ struct Console: Sendable {
         _ perform: (FormFields, String, ConsoleSessions.Session) async throws -> Outcome
     ) async throws -> Response {
         let session = try await self.postSession(request)
+        var submitted = FormFields()
         do {
             let form = try await self.form(request)
             guard ConsoleSessions.checkCSRF(form["csrf_token"], session: session) else { throw Self.csrfRefusal }
+            submitted = form
             switch try await perform(form, self.actor(session, context), session) {
             case .redirect(let location): return Self.redirect(location)
             case .page(let html): return Self.html(html)
             }
         } catch let error as ServerError where error.status.code < 500 && error.status != .forbidden {
-            return Self.html(try await self.render(section, session, notice: .error(error.message), query: FormFields()), status: error.status)
+            // The form comes back filled in as sent, so one wrong field costs one correction.
+            return Self.html(try await self.render(section, session, notice: .error(error.message), query: FormFields(), values: submitted), status: error.status)
         }
     }
 
@@ -249,6 +252,7 @@ struct Console: Sendable {
     /// hashed and written as it arrives, with the API's size limit.
     private func uploadDriver(_ request: Request, _ context: ServerRequestContext) async throws -> Response {
         let session = try await self.postSession(request)
+        var fields = [(String, String)]()
         do {
             guard let boundary = MultipartFormReader<RequestBody>.boundary(contentType: request.headers[.contentType]) else {
                 throw ServerError.unsupportedMediaType(expected: "multipart/form-data")
@@ -258,7 +262,6 @@ struct Console: Sendable {
                 throw ServerError.bodyTooLarge(limit: Int(clamping: limit))
             }
             let reader = MultipartFormReader(request.body, boundary: boundary)
-            var fields = [(String, String)]()
             while let part = try await reader.nextPart() {
                 guard fields.count < 16 else { throw ServerError.badRequest("The form has too many fields.") }
                 guard let filename = part.filename else {
@@ -275,7 +278,8 @@ struct Console: Sendable {
             guard ConsoleSessions.checkCSRF(FormFields(fields)["csrf_token"], session: session) else { throw Self.csrfRefusal }
             throw ServerError.invalidField("Choose a driver package file to upload.")
         } catch let error as ServerError where error.status.code < 500 && error.status != .forbidden {
-            return Self.html(try await self.render(.drivers, session, notice: .error(error.message), query: FormFields()), status: error.status)
+            let values = ConsoleSessions.checkCSRF(FormFields(fields)["csrf_token"], session: session) ? FormFields(fields) : FormFields()
+            return Self.html(try await self.render(.drivers, session, notice: .error(error.message), query: FormFields(), values: values), status: error.status)
         }
     }
 
