@@ -24,6 +24,10 @@ declare -A PROBES=(
   [util-linux]=/usr/bin/setpriv
   [libsqlite3-dev]=/usr/include/sqlite3.h
   [postgresql]=/usr/lib/postgresql
+  # The admin console's real peer: headless Chromium driven by Selenium (run with /usr/bin/python3).
+  [chromium]=/usr/bin/chromium
+  [chromium-driver]=/usr/bin/chromedriver
+  [python3-selenium]=/usr/lib/python3/dist-packages/selenium
 )
 
 missing=()

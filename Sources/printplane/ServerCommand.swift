@@ -18,6 +18,7 @@ struct ServerCommand: AsyncParsableCommand {
               drivers/                 driver packages, named by their SHA-256
             It logs where each is and the CA's SHA-256 fingerprint. Later starts reuse them.
             The API is HTTPS only (TLS 1.2+); there is no plain-HTTP listener.
+            The admin console is at https://HOST:PORT/console (sign in with admin.key).
 
             Several instances behind a load balancer share one PostgreSQL database
             (--database postgres://...). Give every instance a copy of the same ca.pem,
@@ -75,11 +76,29 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-driver-mb"), help: "Largest driver package accepted, in MiB.")
     var maxDriverMiB: Int = 512
 
+    @Option(name: .customLong("console-origin"), help: "Origin browsers use for the console, e.g. https://print.example.com (default: https:// plus the request's Host).")
+    var consoleOrigin: String?
+
+    @Option(name: .customLong("console-idle-minutes"), help: "Console sessions end after this many minutes without a request.")
+    var consoleIdleMinutes: Int = 30
+
+    @Option(name: .customLong("console-session-hours"), help: "Console sessions end this many hours after sign-in.")
+    var consoleSessionHours: Int = 12
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
     @Option(name: .customLong("exit-with-parent"), help: .hidden)
     var parentPID: Int32?
+
+    func validate() throws {
+        guard self.consoleIdleMinutes > 0, self.consoleSessionHours > 0 else {
+            throw ValidationError("--console-idle-minutes and --console-session-hours must be at least 1")
+        }
+        if let origin = self.consoleOrigin, !(origin.hasPrefix("https://") && !origin.dropFirst(8).contains("/") && origin.count > 8) {
+            throw ValidationError("--console-origin must be https://HOST[:PORT] with no path, e.g. https://print.example.com")
+        }
+    }
 
     func run() async throws {
         var configuration = ServerConfiguration(dataDirectory: self.dataDirectory)
@@ -95,6 +114,9 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.checkInHardRate = self.hardRate
         configuration.maxConcurrentDownloads = self.maxDownloads
         configuration.maxDriverBytes = Int64(self.maxDriverMiB) * 1024 * 1024
+        configuration.consoleOrigin = self.consoleOrigin
+        configuration.consoleIdleTimeoutSeconds = self.consoleIdleMinutes * 60
+        configuration.consoleSessionLifetimeSeconds = self.consoleSessionHours * 3600
 
         var logger = Logger(label: "printplane.server")
         logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info

@@ -44,6 +44,11 @@ struct CrashAfterCommitStore: Store {
     func jobs(matching filter: JobFilter, limit: Int, offset: Int) async throws -> [JobRecord] { try await inner.jobs(matching: filter, limit: limit, offset: offset) }
     func jobTotals(matching filter: JobFilter) async throws -> JobTotals { try await inner.jobTotals(matching: filter) }
     func auditEntries(limit: Int, offset: Int) async throws -> [AuditRecord] { try await inner.auditEntries(limit: limit, offset: offset) }
+    func createConsoleSession(_ session: ConsoleSessionRecord, replacing: String?, audit: AuditEntry) async throws { try await inner.createConsoleSession(session, replacing: replacing, audit: audit) }
+    func consoleSession(idHash: String) async throws -> ConsoleSessionRecord? { try await inner.consoleSession(idHash: idHash) }
+    func touchConsoleSession(idHash: String, at: Date) async throws { try await inner.touchConsoleSession(idHash: idHash, at: at) }
+    func deleteConsoleSession(idHash: String, audit: AuditEntry?) async throws -> Bool { try await inner.deleteConsoleSession(idHash: idHash, audit: audit) }
+    func appendAudit(_ entry: AuditEntry) async throws { try await inner.appendAudit(entry) }
     func isReady() async -> Bool { await inner.isReady() }
 }
 
@@ -80,6 +85,11 @@ struct SlowIngestStore: Store {
     func jobs(matching filter: JobFilter, limit: Int, offset: Int) async throws -> [JobRecord] { try await crashing.jobs(matching: filter, limit: limit, offset: offset) }
     func jobTotals(matching filter: JobFilter) async throws -> JobTotals { try await crashing.jobTotals(matching: filter) }
     func auditEntries(limit: Int, offset: Int) async throws -> [AuditRecord] { try await crashing.auditEntries(limit: limit, offset: offset) }
+    func createConsoleSession(_ session: ConsoleSessionRecord, replacing: String?, audit: AuditEntry) async throws { try await crashing.createConsoleSession(session, replacing: replacing, audit: audit) }
+    func consoleSession(idHash: String) async throws -> ConsoleSessionRecord? { try await crashing.consoleSession(idHash: idHash) }
+    func touchConsoleSession(idHash: String, at: Date) async throws { try await crashing.touchConsoleSession(idHash: idHash, at: at) }
+    func deleteConsoleSession(idHash: String, audit: AuditEntry?) async throws -> Bool { try await crashing.deleteConsoleSession(idHash: idHash, audit: audit) }
+    func appendAudit(_ entry: AuditEntry) async throws { try await crashing.appendAudit(entry) }
     func isReady() async -> Bool { await crashing.isReady() }
 }
 
@@ -178,7 +188,7 @@ struct IngestTests {
             let caPEM = try String(contentsOfFile: server.identity.caCertificatePath, encoding: .utf8)
             let adminKey = try String(contentsOfFile: server.identity.adminKeyPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             let client = try makeClient(caPEM: caPEM)
-            let test = TestServer(server: server, port: port, client: client, dataDirectory: directory, adminKey: adminKey, caPEM: caPEM)
+            let test = TestServer(server: server, port: port, client: client, plainClient: client, dataDirectory: directory, adminKey: adminKey, caPEM: caPEM)
             let agent = try await test.enrolledAgent()
             async let answer = test.postJobs(agent.deviceCredential, Self.batch("drain", 10))
             try await Task.sleep(for: .milliseconds(200))

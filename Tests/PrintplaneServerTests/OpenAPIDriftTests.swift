@@ -35,7 +35,12 @@ struct OpenAPIDriftTests {
         return routes
     }
 
-    @Test("every served route is documented and every documented route is served")
+    /// The rule for the HTML console: the OpenAPI document describes the JSON API, and the
+    /// console (`/console/...`, HTML pages and form posts, see docs/server.md "Console") is
+    /// not part of it. So the console's routes must all live under `/console`, use only GET
+    /// and POST, and never appear in the document; every other route is checked against it
+    /// in both directions.
+    @Test("every served route is documented and every documented route is served; the console is apart")
     func noDrift() throws {
         var configuration = ServerConfiguration(dataDirectory: temporaryDirectory())
         configuration.port = 0
@@ -46,5 +51,13 @@ struct OpenAPIDriftTests {
         #expect(served.subtracting(documented).sorted() == [], "served but not in openapi/openapi.yaml")
         #expect(documented.subtracting(served).sorted() == [], "in openapi/openapi.yaml but not served")
         #expect(documented.count > 20)
+
+        let console = Set(server.consoleRoutes.map { "\($0.method) \($0.path)" })
+        #expect(console.count == server.consoleRoutes.count, "a console route is registered twice")
+        #expect(server.consoleRoutes.count > 20)
+        #expect(server.consoleRoutes.allSatisfy { $0.path == "/console" || $0.path.hasPrefix("/console/") }, "console routes live under /console")
+        #expect(server.consoleRoutes.allSatisfy { $0.method == "GET" || $0.method == "POST" }, "the console changes state only by POST")
+        #expect(!server.routes.contains { $0.path.hasPrefix("/console") }, "no JSON route under /console")
+        #expect(documented.filter { $0.contains(" /console") }.isEmpty, "the console is not in openapi/openapi.yaml")
     }
 }

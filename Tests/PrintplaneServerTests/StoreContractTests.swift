@@ -21,6 +21,7 @@ enum StoreContract {
         ("concurrent duplicate batches", concurrentIngest),
         ("reports", reports),
         ("audit paging", auditPaging),
+        ("console sessions", consoleSessions),
     ]
 
     /// A token is judged revoked before expired before exhausted, and each use is counted in
@@ -211,6 +212,35 @@ enum StoreContract {
         let colour = printed.filter(\.color).reduce(0) { $0 + $1.pages * $1.copies }
         #expect(totals == JobTotals(jobs: 30, pages: pages, colorPages: colour, colorShare: Double(colour) / Double(pages)))
         #expect(try await store.jobTotals(matching: JobFilter(user: "nobody")) == JobTotals(jobs: 0, pages: 0, colorPages: 0, colorShare: 0))
+    }
+
+    /// Sessions are found by their ID hash, touched, replaced at sign-in, swept when expired,
+    /// and deleted at sign-out, each change audited where it says so.
+    static func consoleSessions(_ store: any Store) async throws {
+        let first = ConsoleSessionRecord(idHash: "s1", user: "admin-key", createdAt: now, lastSeenAt: now, expiresAt: now.addingTimeInterval(3600), idleTimeout: 600)
+        try await store.createConsoleSession(first, replacing: nil, audit: audit)
+        #expect(try await store.consoleSession(idHash: "s1") == first)
+        #expect(try await store.consoleSession(idHash: "s2") == nil)
+        try await store.touchConsoleSession(idHash: "s1", at: now.addingTimeInterval(300))
+        try await store.touchConsoleSession(idHash: "s1", at: now.addingTimeInterval(100))
+        #expect(try await store.consoleSession(idHash: "s1")?.lastSeenAt == now.addingTimeInterval(300), "the idle clock never moves back")
+
+        // A sign-in that presented s1 replaces it; a session idle past its timeout is swept.
+        let stale = ConsoleSessionRecord(idHash: "stale", user: "u", createdAt: now, lastSeenAt: now, expiresAt: now.addingTimeInterval(86_400), idleTimeout: 60)
+        try await store.createConsoleSession(stale, replacing: nil, audit: audit)
+        let later = now.addingTimeInterval(1000)
+        let second = ConsoleSessionRecord(idHash: "s2", user: "alice", createdAt: later, lastSeenAt: later, expiresAt: later.addingTimeInterval(3600), idleTimeout: 600)
+        try await store.createConsoleSession(second, replacing: "s1", audit: audit)
+        #expect(try await store.consoleSession(idHash: "s1") == nil)
+        #expect(try await store.consoleSession(idHash: "stale") == nil)
+        #expect(try await store.consoleSession(idHash: "s2")?.user == "alice")
+
+        let audited = try await store.auditEntries(limit: 100, offset: 0).count
+        #expect(try await store.deleteConsoleSession(idHash: "s2", audit: audit))
+        #expect(try await !store.deleteConsoleSession(idHash: "s2", audit: audit))
+        #expect(try await store.auditEntries(limit: 100, offset: 0).count == audited + 1)
+        try await store.appendAudit(AuditEntry(at: later, actor: "203.0.113.9", action: "console.signin.refused", target: "-"))
+        #expect(try await store.auditEntries(limit: 1, offset: 0).first?.action == "console.signin.refused")
     }
 
     /// The newest entries first, with paging, each with who, what and when.

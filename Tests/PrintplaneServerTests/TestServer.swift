@@ -35,6 +35,8 @@ struct TestServer {
     let server: PrintplaneServer
     let port: Int
     let client: HTTPClient
+    /// A client that follows no redirects, for the console's 303s.
+    let plainClient: HTTPClient
     let dataDirectory: String
     let adminKey: String
     let caPEM: String
@@ -97,7 +99,7 @@ struct TestServer {
 }
 
 /// Makes an HTTP client that trusts only `caPEM`.
-func makeClient(caPEM: String, maximumTLSVersion: TLSVersion? = nil) throws -> HTTPClient {
+func makeClient(caPEM: String, maximumTLSVersion: TLSVersion? = nil, followRedirects: Bool = true) throws -> HTTPClient {
     var tls = TLSConfiguration.makeClientConfiguration()
     tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
     if let maximumTLSVersion {
@@ -107,6 +109,7 @@ func makeClient(caPEM: String, maximumTLSVersion: TLSVersion? = nil) throws -> H
     var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
     configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
     configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+    if !followRedirects { configuration.redirectConfiguration = .disallow }
     return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
 }
 
@@ -121,6 +124,7 @@ func withTestServer<T: Sendable>(
     dataDirectory: String? = nil,
     store: (any Store)? = nil,
     trustPEM: String? = nil,
+    consoleAuthenticators: [any ConsoleAuthenticator] = [],
     configure: (inout ServerConfiguration) -> Void = { _ in },
     _ body: (TestServer) async throws -> T
 ) async throws -> T {
@@ -131,7 +135,7 @@ func withTestServer<T: Sendable>(
     configure(&configuration)
     var logger = Logger(label: "printplane.server.test")
     logger.logLevel = .warning
-    let server = try PrintplaneServer.build(configuration: configuration, logger: logger, store: store)
+    let server = try PrintplaneServer.build(configuration: configuration, logger: logger, store: store, consoleAuthenticators: consoleAuthenticators)
     let group = ServiceGroup(configuration: .init(services: server.supportingServices + [server], logger: logger))
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
@@ -139,15 +143,18 @@ func withTestServer<T: Sendable>(
         let caPEM = try trustPEM ?? String(contentsOfFile: server.identity.caCertificatePath, encoding: .utf8)
         let adminKey = try String(contentsOfFile: server.identity.adminKeyPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let client = try makeClient(caPEM: caPEM)
-        let test = TestServer(server: server, port: port, client: client, dataDirectory: directory, adminKey: adminKey, caPEM: caPEM)
+        let plainClient = try makeClient(caPEM: caPEM, followRedirects: false)
+        let test = TestServer(server: server, port: port, client: client, plainClient: plainClient, dataDirectory: directory, adminKey: adminKey, caPEM: caPEM)
         do {
             let result = try await body(test)
             try await client.shutdown()
+            try await plainClient.shutdown()
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
             return result
         } catch {
             try? await client.shutdown()
+            try? await plainClient.shutdown()
             await group.triggerGracefulShutdown()
             try? await tasks.waitForAll()
             throw error

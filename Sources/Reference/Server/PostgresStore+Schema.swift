@@ -80,6 +80,15 @@ extension PostgresStore {
                 chunk integer NOT NULL, data bytea NOT NULL, PRIMARY KEY (sha256, chunk))
             """,
         ]),
+        // Only the SHA-256 of a session ID is stored: a copy of the database signs nobody in.
+        Migration(name: "v2-console-sessions", statements: [
+            """
+            CREATE TABLE console_sessions (
+                id_hash text PRIMARY KEY, user_name text NOT NULL, created_at timestamptz NOT NULL,
+                last_seen_at timestamptz NOT NULL, expires_at timestamptz NOT NULL, idle_seconds double precision NOT NULL)
+            """,
+            "CREATE INDEX console_sessions_expires ON console_sessions(expires_at)",
+        ]),
     ]
 
     /// An arbitrary constant: the advisory lock that serialises migrations across instances.

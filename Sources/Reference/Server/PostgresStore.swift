@@ -623,7 +623,62 @@ public final class PostgresStore: Store, Service {
         }
     }
 
+    // MARK: Console sessions
+
+    public func createConsoleSession(_ session: ConsoleSessionRecord, replacing: String?, audit: AuditEntry) async throws {
+        let logger = self.logger
+        try await self.transaction { connection in
+            let now = session.createdAt
+            try await connection.query(
+                "DELETE FROM console_sessions WHERE expires_at <= \(now) OR last_seen_at + idle_seconds * interval '1 second' <= \(now)",
+                logger: logger)
+            if let replacing { try await connection.query("DELETE FROM console_sessions WHERE id_hash = \(replacing)", logger: logger) }
+            try await connection.query(
+                """
+                INSERT INTO console_sessions (id_hash, user_name, created_at, last_seen_at, expires_at, idle_seconds)
+                VALUES (\(session.idHash), \(session.user), \(now), \(session.lastSeenAt), \(session.expiresAt), \(session.idleTimeout))
+                """, logger: logger)
+            try await Self.audit(audit, connection, logger)
+        }
+    }
+
+    public func consoleSession(idHash: String) async throws -> ConsoleSessionRecord? {
+        let logger = self.logger
+        return try await self.transaction { connection in
+            guard let row = try await connection.query(
+                "SELECT id_hash, user_name, created_at, last_seen_at, expires_at, idle_seconds FROM console_sessions WHERE id_hash = \(idHash)",
+                logger: logger
+            ).collect().first else { return nil }
+            let (stored, user, created, lastSeen, expires, idle) = try row.decode((String, String, Date, Date, Date, Double).self)
+            guard SecretToken.constantTimeEquals(Array(stored.utf8), Array(idHash.utf8)) else { return nil }
+            return ConsoleSessionRecord(idHash: stored, user: user, createdAt: created, lastSeenAt: lastSeen, expiresAt: expires, idleTimeout: idle)
+        }
+    }
+
+    public func touchConsoleSession(idHash: String, at: Date) async throws {
+        let logger = self.logger
+        try await self.transaction { connection in
+            try await connection.query(
+                "UPDATE console_sessions SET last_seen_at = GREATEST(last_seen_at, \(at)) WHERE id_hash = \(idHash)", logger: logger)
+        }
+    }
+
+    public func deleteConsoleSession(idHash: String, audit: AuditEntry?) async throws -> Bool {
+        let logger = self.logger
+        return try await self.transaction { connection in
+            let deleted = try await connection.query("DELETE FROM console_sessions WHERE id_hash = \(idHash) RETURNING id_hash", logger: logger).collect()
+            guard !deleted.isEmpty else { return false }
+            if let audit { try await Self.audit(audit, connection, logger) }
+            return true
+        }
+    }
+
     // MARK: Audit and health
+
+    public func appendAudit(_ entry: AuditEntry) async throws {
+        let logger = self.logger
+        try await self.transaction { connection in try await Self.audit(entry, connection, logger) }
+    }
 
     public func auditEntries(limit: Int, offset: Int) async throws -> [AuditRecord] {
         let logger = self.logger

@@ -16,8 +16,11 @@ public struct PrintplaneServer: Service {
     public let identity: ServerIdentity
     public let store: any Store
     public let metrics: ServerMetrics
-    /// Every (method, path) the server routes, for the OpenAPI drift test.
+    /// Every (method, path) of the JSON API, for the OpenAPI drift test.
     public let routes: [(method: String, path: String)]
+    /// Every (method, path) of the HTML console (all under `/console`), which the OpenAPI
+    /// document does not describe.
+    public let consoleRoutes: [(method: String, path: String)]
     private let application: Application<RouterResponder<ServerRequestContext>>
     private let port: NIOLockedValueBox<Int?>
 
@@ -26,7 +29,12 @@ public struct PrintplaneServer: Service {
     ///
     /// With a PostgreSQL database, run ``supportingServices`` in the same `ServiceGroup`,
     /// before the server (`supportingServices + [server]`).
-    public static func build(configuration: ServerConfiguration, logger: Logger, store: (any Store)? = nil) throws -> PrintplaneServer {
+    ///
+    /// The console signs in with the admin key (``AdminKeyAuthenticator``), then with each
+    /// of `consoleAuthenticators` in order: the place a directory (AD) sign-in plugs in.
+    public static func build(
+        configuration: ServerConfiguration, logger: Logger, store: (any Store)? = nil, consoleAuthenticators: [any ConsoleAuthenticator] = []
+    ) throws -> PrintplaneServer {
         let identity = try ServerIdentity.loadOrCreate(configuration: configuration, logger: logger)
         let opened: any Store
         if let store {
@@ -41,7 +49,9 @@ public struct PrintplaneServer: Service {
                 logger.notice("database: PostgreSQL", metadata: ["printplane.database": "\(settings)"])
             }
         }
-        return try PrintplaneServer(configuration: configuration, identity: identity, store: opened, logger: logger)
+        return try PrintplaneServer(
+            configuration: configuration, identity: identity, store: opened,
+            authenticators: [AdminKeyAuthenticator(identity: identity)] + consoleAuthenticators, logger: logger)
     }
 
     /// What must run beside the server, started before it and stopped after it: the
@@ -51,7 +61,7 @@ public struct PrintplaneServer: Service {
         (self.store as? PostgresStore).map { [$0] } ?? []
     }
 
-    private init(configuration: ServerConfiguration, identity: ServerIdentity, store: any Store, logger: Logger) throws {
+    private init(configuration: ServerConfiguration, identity: ServerIdentity, store: any Store, authenticators: [any ConsoleAuthenticator], logger: Logger) throws {
         self.configuration = configuration
         self.identity = identity
         self.store = store
@@ -70,9 +80,14 @@ public struct PrintplaneServer: Service {
             shedder: LoadShedder(softRate: configuration.checkInSoftRate, hardRate: configuration.checkInHardRate, clock: configuration.clock),
             downloads: DownloadLimiter(limit: configuration.maxConcurrentDownloads), repository: repository, metrics: metrics
         ).register(on: table)
-        AdminAPI(configuration: configuration, identity: identity, store: store, planner: planner, repository: repository).register(on: table)
+        let operations = AdminOperations(configuration: configuration, identity: identity, store: store, planner: planner, repository: repository)
+        AdminAPI(operations: operations, identity: identity, configuration: configuration).register(on: table)
         OpsAPI(store: store, metrics: metrics).register(on: table)
         self.routes = table.routes
+        self.consoleRoutes = Console(
+            operations: operations, sessions: ConsoleSessions(store: store, configuration: configuration, identity: identity),
+            authenticators: authenticators, throttle: LoginThrottle(clock: configuration.clock), configuration: configuration, logger: logger
+        ).register(on: router)
 
         let port = NIOLockedValueBox<Int?>(nil)
         self.port = port
@@ -86,6 +101,7 @@ public struct PrintplaneServer: Service {
                 port.withLockedValue { $0 = channel.localAddress?.port }
                 logger.notice("listening", metadata: [
                     "printplane.listen": "https://\(configuration.host):\(channel.localAddress?.port ?? 0)",
+                    "printplane.console": "https://\(configuration.host):\(channel.localAddress?.port ?? 0)/console",
                     "printplane.ca.path": "\(identity.caCertificatePath)",
                     "printplane.admin_key.path": "\(identity.adminKeyPath)",
                 ])

@@ -79,6 +79,15 @@ public struct SQLiteStore: Store {
                     action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);
                 """)
         }
+        migrator.registerMigration("v2-console-sessions") { db in
+            // Only the SHA-256 of a session ID is stored: a copy of the database cannot sign anyone in.
+            try db.execute(sql: """
+                CREATE TABLE console_sessions (
+                    id_hash TEXT PRIMARY KEY, user TEXT NOT NULL, created_at REAL NOT NULL,
+                    last_seen_at REAL NOT NULL, expires_at REAL NOT NULL, idle_seconds REAL NOT NULL);
+                CREATE INDEX console_sessions_expires ON console_sessions(expires_at);
+                """)
+        }
         return migrator
     }
 
@@ -458,7 +467,54 @@ public struct SQLiteStore: Store {
         }
     }
 
+    // MARK: Console sessions
+
+    public func createConsoleSession(_ session: ConsoleSessionRecord, replacing: String?, audit: AuditEntry) async throws {
+        try await self.write { db in
+            let now = session.createdAt.timeIntervalSince1970
+            try db.execute(sql: "DELETE FROM console_sessions WHERE expires_at <= ? OR last_seen_at + idle_seconds <= ?", arguments: [now, now])
+            if let replacing { try db.execute(sql: "DELETE FROM console_sessions WHERE id_hash = ?", arguments: [replacing]) }
+            try db.execute(
+                sql: "INSERT INTO console_sessions (id_hash, user, created_at, last_seen_at, expires_at, idle_seconds) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [session.idHash, session.user, now, session.lastSeenAt.timeIntervalSince1970, session.expiresAt.timeIntervalSince1970, session.idleTimeout])
+            try Self.audit(audit, db)
+        }
+    }
+
+    public func consoleSession(idHash: String) async throws -> ConsoleSessionRecord? {
+        try await self.writer.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM console_sessions WHERE id_hash = ?", arguments: [idHash]) else { return nil }
+            let stored: String = row["id_hash"]
+            guard SecretToken.constantTimeEquals(Array(stored.utf8), Array(idHash.utf8)) else { return nil }
+            return ConsoleSessionRecord(
+                idHash: stored, user: row["user"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                lastSeenAt: Date(timeIntervalSince1970: row["last_seen_at"]), expiresAt: Date(timeIntervalSince1970: row["expires_at"]),
+                idleTimeout: row["idle_seconds"])
+        }
+    }
+
+    public func touchConsoleSession(idHash: String, at: Date) async throws {
+        try await self.write { db in
+            try db.execute(
+                sql: "UPDATE console_sessions SET last_seen_at = MAX(last_seen_at, ?) WHERE id_hash = ?",
+                arguments: [at.timeIntervalSince1970, idHash])
+        }
+    }
+
+    public func deleteConsoleSession(idHash: String, audit: AuditEntry?) async throws -> Bool {
+        try await self.write { db in
+            try db.execute(sql: "DELETE FROM console_sessions WHERE id_hash = ?", arguments: [idHash])
+            guard db.changesCount > 0 else { return false }
+            if let audit { try Self.audit(audit, db) }
+            return true
+        }
+    }
+
     // MARK: Audit and health
+
+    public func appendAudit(_ entry: AuditEntry) async throws {
+        try await self.write { db in try Self.audit(entry, db) }
+    }
 
     public func auditEntries(limit: Int, offset: Int) async throws -> [AuditRecord] {
         try await self.writer.read { db in

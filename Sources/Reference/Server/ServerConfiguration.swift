@@ -44,6 +44,15 @@ public struct ServerConfiguration: Sendable {
     /// Largest total request header size answered normally; larger gets 431 (NIO's own cap is 80 KiB).
     public var maxHeaderBytes: Int = 16 * 1024
 
+    /// Console sessions end after this many seconds without a request.
+    public var consoleIdleTimeoutSeconds: Int = 30 * 60
+    /// Console sessions end this many seconds after sign-in, however active.
+    public var consoleSessionLifetimeSeconds: Int = 12 * 3600
+    /// The origin browsers use to reach the console (`https://print.example.com`), for the
+    /// `Origin`/`Referer` check on every console POST. `nil`: `https://` plus the request's
+    /// `Host`, which is right unless a reverse proxy rewrites `Host`.
+    public var consoleOrigin: String?
+
     /// Seconds before an idle connection (keep-alive or slow client) is closed.
     public var idleTimeoutSeconds: Int = 60
 

@@ -31,6 +31,10 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
         case overloaded = "overloaded"
         case downloadsBusy = "downloads_busy"
         case badRequest = "bad_request"
+        case forbidden = "forbidden"
+        case signInFailed = "sign_in_failed"
+        case signInThrottled = "sign_in_throttled"
+        case signInUnavailable = "sign_in_unavailable"
         case invalidConfiguration = "invalid_configuration"
         case `internal` = "internal_error"
     }
@@ -84,6 +88,16 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
     public static func overloaded(retryAfter: Int) -> ServerError { .init(.overloaded, "The server is shedding load; retry later.", retryAfter: retryAfter) }
     public static func downloadsBusy(retryAfter: Int) -> ServerError { .init(.downloadsBusy, "Too many driver downloads are in progress; retry later.", retryAfter: retryAfter) }
     public static func badRequest(_ detail: String) -> ServerError { .init(.badRequest, detail) }
+    /// A console request refused before it could do anything (CSRF token, origin, session).
+    public static func forbidden(_ detail: String) -> ServerError { .init(.forbidden, detail) }
+    /// Console sign-in with credentials no authenticator accepted.
+    public static let signInFailed = ServerError(.signInFailed, "Sign-in failed: the credentials are not valid.")
+    /// Console sign-in refused for a while after repeated failures from the same address.
+    public static func signInThrottled(retryAfter: Int) -> ServerError {
+        .init(.signInThrottled, "Too many failed sign-ins from this address; try again in \(retryAfter) s.", retryAfter: retryAfter)
+    }
+    /// Console sign-in could not be checked (e.g. the directory did not answer).
+    public static func signInUnavailable(_ detail: String) -> ServerError { .init(.signInUnavailable, "Sign-in is unavailable: \(detail)", retryAfter: 30) }
     /// A start-up problem: flags, files in the data directory, the listener.
     public static func invalidConfiguration(_ detail: String) -> ServerError { .init(.invalidConfiguration, detail) }
 
@@ -93,6 +107,10 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
         case .tokenExpired, .tokenRevoked, .tokenExhausted, .tokenUnknown, .credentialMissing, .credentialMalformed,
             .credentialUnknown, .credentialRevoked, .adminKeyInvalid:
             return .unauthorized
+        case .signInFailed: return .unauthorized
+        case .forbidden: return .forbidden
+        case .signInThrottled: return .tooManyRequests
+        case .signInUnavailable: return .serviceUnavailable
         case .malformedJSON, .invalidField, .invalidDigest, .invalidDriverName, .badRequest: return .badRequest
         case .unsupportedMediaType: return .unsupportedMediaType
         case .bodyTooLarge: return .contentTooLarge

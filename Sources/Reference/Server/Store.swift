@@ -49,7 +49,21 @@ public protocol Store: Sendable {
     func jobs(matching filter: JobFilter, limit: Int, offset: Int) async throws -> [JobRecord]
     func jobTotals(matching filter: JobFilter) async throws -> JobTotals
 
+    // MARK: Console sessions (the ID itself is never stored, only its SHA-256)
+    /// Stores a new session in one transaction with its audit entry, deleting the session
+    /// `replacing` names (the one presented at sign-in, so an ID planted before sign-in is
+    /// worthless after it) and every session already past its expiry.
+    func createConsoleSession(_ session: ConsoleSessionRecord, replacing: String?, audit: AuditEntry) async throws
+    /// The session with this ID hash, expired or not; `nil` if there is none.
+    func consoleSession(idHash: String) async throws -> ConsoleSessionRecord?
+    /// Moves the session's idle clock to `at`.
+    func touchConsoleSession(idHash: String, at: Date) async throws
+    /// Ends a session (sign-out, or found expired). Returns `false` when there was none.
+    func deleteConsoleSession(idHash: String, audit: AuditEntry?) async throws -> Bool
+
     // MARK: Audit and health
+    /// Appends an entry for an event that writes nothing else (a refused console sign-in).
+    func appendAudit(_ entry: AuditEntry) async throws
     func auditEntries(limit: Int, offset: Int) async throws -> [AuditRecord]
     /// Whether the database answers a trivial query.
     func isReady() async -> Bool
@@ -240,6 +254,35 @@ public struct JobTotals: Codable, Sendable, Hashable {
         case jobs, pages
         case colorPages = "color_pages"
         case colorShare = "color_share"
+    }
+}
+
+/// A signed-in console session as stored: the SHA-256 of its ID (the cookie), never the ID.
+public struct ConsoleSessionRecord: Sendable, Hashable {
+    /// Lowercase hex SHA-256 of the session ID.
+    public var idHash: String
+    /// Who signed in, as ``ConsoleUser/name`` says (the audit log's actor).
+    public var user: String
+    public var createdAt: Date
+    /// The last request seen; the session ends `idleTimeout` after it.
+    public var lastSeenAt: Date
+    /// The absolute end, however active the session is.
+    public var expiresAt: Date
+    /// Seconds of inactivity after which the session ends.
+    public var idleTimeout: TimeInterval
+
+    public init(idHash: String, user: String, createdAt: Date, lastSeenAt: Date, expiresAt: Date, idleTimeout: TimeInterval) {
+        self.idHash = idHash
+        self.user = user
+        self.createdAt = createdAt
+        self.lastSeenAt = lastSeenAt
+        self.expiresAt = expiresAt
+        self.idleTimeout = idleTimeout
+    }
+
+    /// Whether the session may still be used at `now` (neither idle nor past its absolute end).
+    public func isValid(at now: Date) -> Bool {
+        now < self.expiresAt && now < self.lastSeenAt.addingTimeInterval(self.idleTimeout)
     }
 }
 
