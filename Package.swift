@@ -67,6 +67,7 @@ let package = Package(
         .target(
             name: "LDAP",
             dependencies: [
+                "PrintplaneCore",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -102,7 +103,8 @@ let package = Package(
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             ]
         ),
-        // Agent API wire types, IDs, tokens, signed driver manifests, targeting rules, the CA. No networking.
+        // Agent API wire types, IDs, tokens, signed driver manifests, targeting rules (with the
+        // distinguished names AD group and OU targets need), the CA. No networking.
         .target(
             name: "PrintplaneCore",
             dependencies: [
@@ -228,6 +230,7 @@ let package = Package(
             name: "LDAPTests",
             dependencies: [
                 "LDAP",
+                "PrintplaneCore",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import LDAP
+import PrintplaneCore
 
 /// One entry of the simulated directory: its DN and attributes, with a case-insensitive index
 /// of attribute names (AD attribute names are case-insensitive).

@@ -1,4 +1,5 @@
 import LDAP
+import PrintplaneCore
 
 /// The simulated AD's data: an immutable, in-memory directory with the indexes searches and
 /// binds need. Built once by ``DirectoryGenerator`` and shared by every connection.
