@@ -197,6 +197,20 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        // Real peers and in-process servers shared by test targets: the simulated AD fixture,
+        // a throwaway slapd, and running external tools with a hard timeout. Tests only.
+        .target(
+            name: "PrintplaneTestSupport",
+            dependencies: [
+                "LDAP",
+                "Sim",
+                "PrintplaneCore",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "PrintplaneServerTests",
             dependencies: [
@@ -244,6 +258,7 @@ let package = Package(
             dependencies: [
                 "Sim",
                 "LDAP",
+                "PrintplaneTestSupport",
                 "PrintplaneCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "NIOCore", package: "swift-nio"),

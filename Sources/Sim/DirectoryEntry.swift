@@ -39,6 +39,14 @@ public struct DirectoryEntry: Sendable {
         }
     }
 
+    /// Drops every value of `name` (matched case-insensitively).
+    mutating func remove(_ name: String) {
+        let kept = self.attributes.filter { $0.type.lowercased() != name.lowercased() }
+        self.attributes = []
+        self.index = [:]
+        for attribute in kept { self.append(attribute) }
+    }
+
     mutating func add(_ name: String, _ strings: String...) {
         self.append(LDAPAttribute(type: name, strings: strings))
     }

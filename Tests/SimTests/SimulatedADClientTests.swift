@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import Sim
+import PrintplaneTestSupport
 import Testing
 
 /// Our LDAP client against the simulated AD: paging, TLS, the pool, timeouts and faults.
