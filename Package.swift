@@ -114,11 +114,13 @@ let package = Package(
             ],
             path: "Sources/Reference/Core"
         ),
-        // The control plane: store, TLS bootstrap, tokens, enrollment, check-in, drivers, ingest, admin API.
+        // The control plane: store, TLS bootstrap, tokens, enrollment, check-in, drivers, ingest,
+        // directory integration (read-only LDAP), admin API.
         .target(
             name: "PrintplaneServer",
             dependencies: [
                 "PrintplaneCore",
+                "LDAP",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -211,11 +213,17 @@ let package = Package(
             ],
             path: "Tests/TestSupport"
         ),
+        // The server's tests, including directory integration against the simulated AD (Sim)
+        // and slapd, and an agent keeping its printers through a directory outage.
         .testTarget(
             name: "PrintplaneServerTests",
             dependencies: [
                 "PrintplaneCore",
                 "PrintplaneServer",
+                "PrintplaneAgent",
+                "LDAP",
+                "Sim",
+                "PrintplaneTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOSSL
 
 /// One operation in flight on an ``LDAPConnection``.
 struct LDAPClientRequest: Sendable {
@@ -95,7 +96,16 @@ final class LDAPClientHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        self.failAll(.unexpectedResponse("\(error)"))
+        // Keep what kind of failure it was: a caller telling "untrusted certificate" from
+        // "the server sent garbage" needs it (the directory settings test reports it).
+        let failure: LDAPClientError
+        switch error {
+        case let error as LDAPClientError: failure = error
+        case is LDAPCodecError: failure = .unexpectedResponse("\(error)")
+        case is NIOSSLError, is BoringSSLError, is NIOSSLExtraError: failure = .tlsFailed("\(error)")
+        default: failure = .transportFailed("\(error)")
+        }
+        self.failAll(failure)
         context.close(promise: nil)
     }
 

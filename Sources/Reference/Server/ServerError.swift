@@ -32,6 +32,8 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
         case downloadsBusy = "downloads_busy"
         case badRequest = "bad_request"
         case invalidConfiguration = "invalid_configuration"
+        case directoryUnavailable = "directory_unavailable"
+        case directoryNotConfigured = "directory_not_configured"
         case `internal` = "internal_error"
     }
 
@@ -84,6 +86,13 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
     public static func overloaded(retryAfter: Int) -> ServerError { .init(.overloaded, "The server is shedding load; retry later.", retryAfter: retryAfter) }
     public static func downloadsBusy(retryAfter: Int) -> ServerError { .init(.downloadsBusy, "Too many driver downloads are in progress; retry later.", retryAfter: retryAfter) }
     public static func badRequest(_ detail: String) -> ServerError { .init(.badRequest, detail) }
+    /// The directory could not be asked and nothing is cached: the agent keeps its printers and
+    /// retries after `retryAfter` seconds.
+    public static func directoryUnavailable(retryAfter: Int, detail: String) -> ServerError {
+        .init(.directoryUnavailable, "The directory is unavailable: \(detail)", retryAfter: retryAfter)
+    }
+    /// A directory call with no directory configured.
+    public static let directoryNotConfigured = ServerError(.directoryNotConfigured, "No directory is configured; PUT /api/v1/admin/directory first.")
     /// A start-up problem: flags, files in the data directory, the listener.
     public static func invalidConfiguration(_ detail: String) -> ServerError { .init(.invalidConfiguration, detail) }
 
@@ -101,7 +110,8 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
         case .methodNotAllowed: return .methodNotAllowed
         case .conflict: return .conflict
         case .rangeNotSatisfiable: return .rangeNotSatisfiable
-        case .overloaded, .downloadsBusy: return .serviceUnavailable
+        case .overloaded, .downloadsBusy, .directoryUnavailable: return .serviceUnavailable
+        case .directoryNotConfigured: return .conflict
         case .internal, .invalidConfiguration: return .internalServerError
         }
     }
