@@ -104,7 +104,9 @@ public final class CheckInPlanner: Sendable {
         do {
             let answer = try await directory.cachedFacts(user: request.user, computer: agent.hostname)
             return (answer.entry.facts, answer.entry.digest)
-        } catch let error as DirectoryError where error.isUnavailability {
+        } catch let error as DirectoryError {
+            // Deleted between the check and the lookup: plan as without a directory.
+            if error == .notConfigured { return nil }
             throw ServerError.directoryUnavailable(retryAfter: Int.random(in: self.directoryRetryAfter), detail: error.message)
         }
     }

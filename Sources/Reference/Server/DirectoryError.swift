@@ -78,29 +78,58 @@ public struct DirectoryError: Error, Sendable, Hashable, CustomStringConvertible
         }
     }
 
+    /// Classifies an LDAP client failure. (A function of its own, reading the result once into
+    /// plain values: inlined into ``classify(_:stage:endpoint:)``, Swift 6.3.1's optimiser
+    /// crashes on the optional chains over `LDAPClientError.result`.)
+    @inline(never)
+    private static func classify(ldap error: LDAPClientError, stage: String, endpoint: String) -> DirectoryError {
+        let isTLS = error.isTLSFailure
+        let isTimeout = error.isTimeout
+        let isLost = error.isConnectionLost
+        let result: LDAPResult? = error.result
+        let text = error.description
+        if isTLS {
+            return .tlsFailed("TLS with \(endpoint) failed during \(stage): \(text). Check ca_pem (the directory's CA) and that its certificate names the host in the URL.")
+        }
+        if isTimeout {
+            return .timeout("\(endpoint) did not answer the \(stage) in time.")
+        }
+        if isLost {
+            return .unreachable("\(endpoint) closed the connection during \(stage): \(text)")
+        }
+        guard let result else { return .serverError("\(stage) failed: \(text)") }
+        let diagnostic = result.diagnosticMessage
+        if result.resultCode == .invalidCredentials {
+            // Pooled connections bind as the service account; a user's own bind is handled by
+            // authenticate before it gets here.
+            return .serviceCredentialsRefused("The directory refused the service account's bind: \(diagnostic.isEmpty ? "invalidCredentials" : diagnostic). Check bind_dn and bind_password.")
+        }
+        return .serverError("The directory answered the \(stage) with \(result.resultCode)\(diagnostic.isEmpty ? "" : ": " + diagnostic)")
+    }
+
+    /// The server's result code, if it answered. (Read through a function that is never
+    /// inlined, for the optimiser crash described at ``classify(ldap:stage:endpoint:)``.)
+    @inline(never)
+    static func resultCode(of error: LDAPClientError) -> LDAPResultCode? {
+        let result: LDAPResult? = error.result
+        return result.map(\.resultCode)
+    }
+
+    /// Whether a refused bind was refused because the account is disabled (AD's `data 533`).
+    @inline(never)
+    static func isDisabledAccount(_ error: LDAPClientError) -> Bool {
+        let result: LDAPResult? = error.result
+        guard let result else { return false }
+        return result.diagnosticMessage.contains("data 533")
+    }
+
     /// Classifies a failure of `stage` (connect, bind, search …) against `endpoint` (`host:port`).
     static func classify(_ error: any Error, stage: String, endpoint: String) -> DirectoryError {
         switch error {
         case let error as DirectoryError:
             return error
         case let error as LDAPClientError:
-            if error.isTLSFailure {
-                return .tlsFailed("TLS with \(endpoint) failed during \(stage): \(error). Check ca_pem (the directory's CA) and that its certificate names the host in the URL.")
-            }
-            if error.isTimeout {
-                return .timeout("\(endpoint) did not answer the \(stage) in time.")
-            }
-            if error.isConnectionLost {
-                return .unreachable("\(endpoint) closed the connection during \(stage): \(error)")
-            }
-            if stage == "bind", error.resultCode == .invalidCredentials {
-                return .serviceCredentialsRefused("The directory refused the service account's bind: \(error.diagnosticMessage ?? "invalidCredentials"). Check bind_dn and bind_password.")
-            }
-            if let code = error.resultCode {
-                let diagnostic = error.diagnosticMessage.map { $0.isEmpty ? "" : ": \($0)" } ?? ""
-                return .serverError("The directory answered the \(stage) with \(code)\(diagnostic)")
-            }
-            return .serverError("\(stage) failed: \(error)")
+            return Self.classify(ldap: error, stage: stage, endpoint: endpoint)
         case is NIOSSLError, is BoringSSLError, is NIOSSLExtraError:
             return .tlsFailed("TLS with \(endpoint) failed during \(stage): \(error). Check ca_pem (the directory's CA) and that its certificate names the host in the URL.")
         case is NIOConnectionError, is IOError, is ChannelError:

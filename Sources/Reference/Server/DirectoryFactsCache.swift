@@ -18,9 +18,16 @@ final class DirectoryFactsCache: Sendable {
         var computer: String
 
         init(user: String?, computer: String) {
-            let user = user?.trimmingCharacters(in: .whitespaces).lowercased()
+            let user = user.map(Self.fold)
             self.user = (user?.isEmpty ?? true) ? nil : user
-            self.computer = computer.trimmingCharacters(in: .whitespaces).lowercased()
+            self.computer = Self.fold(computer)
+        }
+
+        /// Lower-cased, surrounding spaces dropped (cheap when there are none: this runs on
+        /// every check-in that needs directory facts).
+        private static func fold(_ text: String) -> String {
+            let spaced = text.first == " " || text.last == " " || text.first == "\t" || text.last == "\t"
+            return (spaced ? text.trimmingCharacters(in: .whitespaces) : text).lowercased()
         }
     }
 
@@ -73,6 +80,11 @@ final class DirectoryFactsCache: Sendable {
     /// The facts for `key`: cached when younger than `ttl`, else from `load` (shared with
     /// concurrent callers), else stale when `load` fails and an older entry exists.
     func facts(for key: Key, ttl: TimeInterval, now: @Sendable () -> Date, load: @Sendable () async throws -> DirectoryFacts) async throws -> Answer {
+        // The common case, a fresh entry, without suspending.
+        let current = now()
+        if let entry = self.state.withLockedValue({ $0.entries[key] }), current.timeIntervalSince(entry.fetchedAt) < ttl {
+            return Answer(entry: entry, source: .hit)
+        }
         for _ in 0..<8 {
             let decision: Decision = await withCheckedContinuation { continuation in
                 let immediate: Decision? = self.state.withLockedValue { state in

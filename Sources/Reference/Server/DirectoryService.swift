@@ -176,9 +176,11 @@ public final class DirectoryService: Sendable {
     func cachedFacts(user: String?, computer: String) async throws -> DirectoryFactsCache.Answer {
         let active = try self.active()
         let key = DirectoryFactsCache.Key(user: user, computer: computer)
-        let started = ContinuousClock.now
         let answer = try await active.cache.facts(for: key, ttl: TimeInterval(active.settings.cacheTTLSeconds), now: self.clock) {
-            try await self.lookUpForCache(active, key: key)
+            let started = ContinuousClock.now
+            let facts = try await self.lookUpForCache(active, key: key)
+            self.metrics.directoryLookupDuration.recordNanoseconds(Self.nanoseconds(since: started))
+            return facts
         }
         switch answer.source {
         case .hit: self.metrics.directoryCacheHits.increment()
@@ -190,9 +192,8 @@ public final class DirectoryService: Sendable {
                 "printplane.directory.fetched_at": "\(answer.entry.fetchedAt)",
             ])
         case .loaded:
-            self.metrics.directoryLookupDuration.recordNanoseconds(Self.nanoseconds(since: started))
+            self.metrics.directoryCacheEntries.record(active.cache.count)
         }
-        self.metrics.directoryCacheEntries.record(active.cache.count)
         return answer
     }
 
@@ -355,7 +356,7 @@ public final class DirectoryService: Sendable {
             stage = "base_dn"
             do {
                 _ = try await opened.search(SearchRequest(baseObject: settings.baseDN.description, scope: .baseObject, filter: .objectClassPresent, attributes: ["1.1"]))
-            } catch let error as LDAPClientError where error.resultCode == .noSuchObject {
+            } catch let error as LDAPClientError where DirectoryError.resultCode(of: error) == .noSuchObject {
                 throw DirectoryError.baseDNNotFound("The base DN \(settings.baseDN) does not exist on the server\(root.namingContext.map { " (its naming context is \($0))" } ?? "").")
             }
             report.ok = true
@@ -411,10 +412,10 @@ public final class DirectoryService: Sendable {
         do {
             try await connection.bind(name: entry.objectName, password: password)
             await connection.close()
-        } catch let error as LDAPClientError where error.resultCode == .invalidCredentials {
+        } catch let error as LDAPClientError where DirectoryError.resultCode(of: error) == .invalidCredentials {
             await connection.close()
             // AD says why in its diagnostic: data 533 is a disabled account, 775 a locked one.
-            if error.diagnosticMessage?.contains("data 533") == true { throw DirectoryError.accountDisabled }
+            if DirectoryError.isDisabledAccount(error) { throw DirectoryError.accountDisabled }
             throw DirectoryError.invalidCredentials
         } catch {
             await connection.close()
