@@ -68,10 +68,12 @@ let package = Package(
         .target(
             name: "LDAP",
             dependencies: [
+                "PrintplaneCore",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Reference/LDAP"
@@ -103,7 +105,8 @@ let package = Package(
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             ]
         ),
-        // Agent API wire types, IDs, tokens, signed driver manifests, targeting rules, the CA. No networking.
+        // Agent API wire types, IDs, tokens, signed driver manifests, targeting rules (with the
+        // distinguished names AD group and OU targets need), the CA. No networking.
         .target(
             name: "PrintplaneCore",
             dependencies: [
@@ -113,11 +116,13 @@ let package = Package(
             ],
             path: "Sources/Reference/Core"
         ),
-        // The control plane: store, TLS bootstrap, tokens, enrollment, check-in, drivers, ingest, admin API.
+        // The control plane: store, TLS bootstrap, tokens, enrollment, check-in, drivers, ingest,
+        // directory integration (read-only LDAP), admin API.
         .target(
             name: "PrintplaneServer",
             dependencies: [
                 "PrintplaneCore",
+                "LDAP",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -197,11 +202,31 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        // Real peers and in-process servers shared by test targets: the simulated AD fixture,
+        // a throwaway slapd, and running external tools with a hard timeout. Tests only.
+        .target(
+            name: "PrintplaneTestSupport",
+            dependencies: [
+                "LDAP",
+                "Sim",
+                "PrintplaneCore",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/TestSupport"
+        ),
+        // The server's tests, including directory integration against the simulated AD (Sim)
+        // and slapd, and an agent keeping its printers through a directory outage.
         .testTarget(
             name: "PrintplaneServerTests",
             dependencies: [
                 "PrintplaneCore",
                 "PrintplaneServer",
+                "PrintplaneAgent",
+                "LDAP",
+                "Sim",
+                "PrintplaneTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -233,6 +258,7 @@ let package = Package(
             name: "LDAPTests",
             dependencies: [
                 "LDAP",
+                "PrintplaneCore",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -246,6 +272,7 @@ let package = Package(
             dependencies: [
                 "Sim",
                 "LDAP",
+                "PrintplaneTestSupport",
                 "PrintplaneCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Page-counting throughput on generated 100-page PostScript, PDF, PCL and PCL XL,
@@ -54,12 +56,21 @@ let package = Package(
             path: "LDAP",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // Targeting and plan hashing, job ingest into SQLite, and what directory integration
+        // costs a check-in (warm cache vs the plain unchanged path, and a cold lookup against
+        // the simulated AD).
         .executableTarget(
             name: "ServerBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "PrintplaneCore", package: "Printplane"),
                 .product(name: "PrintplaneServer", package: "Printplane"),
+                .product(name: "Sim", package: "Printplane"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Server",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -56,4 +56,28 @@ let benchmarks: @Sendable () -> Void = {
         }
         benchmark.stopMeasurement()
     }
+
+    let ratio = BenchmarkMetric.custom("ratio_x1000", polarity: .prefersSmaller, useScalingFactor: false)
+    let referenceNanoseconds = BenchmarkMetric.custom("unchanged_ns", polarity: .prefersSmaller, useScalingFactor: false)
+    let directoryNanoseconds = BenchmarkMetric.custom("unchanged_with_directory_ns", polarity: .prefersSmaller, useScalingFactor: false)
+    let httpRatio = BenchmarkMetric.custom("https_ratio_x1000", polarity: .prefersSmaller, useScalingFactor: false)
+    let coldP50 = BenchmarkMetric.custom("cold_lookup_p50_us", polarity: .prefersSmaller, useScalingFactor: false)
+    let coldP99 = BenchmarkMetric.custom("cold_lookup_p99_us", polarity: .prefersSmaller, useScalingFactor: false)
+    Benchmark(
+        "Check-in with directory facts (warm cache) vs the unchanged path; cold lookup vs the simulated AD",
+        configuration: .init(metrics: [.wallClock, ratio, httpRatio, referenceNanoseconds, directoryNanoseconds, coldP50, coldP99], warmupIterations: 0, maxDuration: .seconds(300), maxIterations: 1)
+    ) { benchmark in
+        do {
+            let result = try await DirectoryCheckInLoad.measure(DirectoryCheckInLoad.Parameters.fromEnvironment())
+            benchmark.measurement(ratio, Int(result.ratio * 1000))
+            benchmark.measurement(httpRatio, Int(result.httpRatio * 1000))
+            benchmark.measurement(referenceNanoseconds, Int(result.referenceNanoseconds))
+            benchmark.measurement(directoryNanoseconds, Int(result.directoryNanoseconds))
+            benchmark.measurement(coldP50, Int(result.percentile(0.5)))
+            benchmark.measurement(coldP99, Int(result.percentile(0.99)))
+            print(result.summary)
+        } catch {
+            fatalError("directory check-in benchmark failed: \(error)")
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import LDAP
+import PrintplaneCore
 
 /// One entry of the simulated directory: its DN and attributes, with a case-insensitive index
 /// of attribute names (AD attribute names are case-insensitive).
@@ -36,6 +37,14 @@ public struct DirectoryEntry: Sendable {
             self.index[attribute.type] = self.attributes.count
             self.attributes.append(attribute)
         }
+    }
+
+    /// Drops every value of `name` (matched case-insensitively).
+    mutating func remove(_ name: String) {
+        let kept = self.attributes.filter { $0.type.lowercased() != name.lowercased() }
+        self.attributes = []
+        self.index = [:]
+        for attribute in kept { self.append(attribute) }
     }
 
     mutating func add(_ name: String, _ strings: String...) {

@@ -1,4 +1,5 @@
 import LDAP
+import PrintplaneCore
 
 /// Builds the simulated directory from a seed: the same parameters always give the same
 /// directory, byte for byte (DNs, SIDs, GUIDs, memberships, disabled accounts).

@@ -1,4 +1,5 @@
 import LDAP
+import Synchronization
 
 /// The simulated AD's answers to binds, searches and the admin operation, with the faults in
 /// force applied. Shared by every connection; all state it reads is immutable or locked.
@@ -14,21 +15,31 @@ public struct SimulatedADBackend: LDAPServerBackend {
     public static let accountDisabledDiagnostic =
         "80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data 533, v4563"
 
-    public let directory: SimulatedDirectory
+    /// The directory served right now (see ``replaceDirectory(_:)``).
+    public var directory: SimulatedDirectory { self.current.withLock { $0 } }
     public let faults: SimulatedADFaultSwitch
     public let maxPageSize: Int
+    private let current: SharedDirectory
     private let pagedSearches = PagedSearchCache()
 
     public init(directory: SimulatedDirectory, faults: SimulatedADFaultSwitch, maxPageSize: Int = 1000) {
-        self.directory = directory
+        self.current = SharedDirectory(directory)
         self.faults = faults
         self.maxPageSize = maxPageSize
+    }
+
+    /// Serves `directory` from the next operation on, as a domain controller does after a change
+    /// (a membership edit, say). Paged searches in progress start over from their first page.
+    public func replaceDirectory(_ directory: SimulatedDirectory) {
+        self.current.withLock { $0 = directory }
+        self.pagedSearches.removeAll()
     }
 
     public var supportedControls: Set<String> { [PagedResultsControl.oid, LDAPControl.domainScopeOID] }
 
     public func bind(_ request: BindRequest, controls: [LDAPControl], session: LDAPSession) -> LDAPBindReply {
         let faults = self.faults.current
+        let directory = self.directory
         let delay = faults.latency + faults.bindDelay
         guard case .simple(let passwordBytes) = request.authentication else {
             return LDAPBindReply(result: LDAPResult(.authMethodNotSupported, diagnosticMessage: "only simple binds are simulated"), delay: delay)
@@ -43,9 +54,9 @@ public struct SimulatedADBackend: LDAPServerBackend {
             return LDAPBindReply(result: LDAPResult(.unwillingToPerform, diagnosticMessage: "00002028: LdapErr: DSID-0C090255, comment: unauthenticated bind is not allowed, data 0, v4563"), delay: delay)
         }
         // The reject-binds fault spares Administrator, so the admin switch can always undo it.
-        guard let account = self.directory.account(named: request.name),
+        guard let account = directory.account(named: request.name),
               let sam = account.string("sAMAccountName"),
-              password == self.directory.password(for: sam),
+              password == directory.password(for: sam),
               !faults.rejectBinds || sam.lowercased() == "administrator"
         else {
             return LDAPBindReply(result: LDAPResult(.invalidCredentials, diagnosticMessage: Self.invalidCredentialsDiagnostic), delay: delay)
@@ -89,5 +100,18 @@ public struct SimulatedADBackend: LDAPServerBackend {
         } catch {
             return ExtendedResponse(result: LDAPResult(.unwillingToPerform, diagnosticMessage: "\(error)"))
         }
+    }
+}
+
+/// The directory the backend serves, shared by every copy of the backend (one per connection).
+final class SharedDirectory: Sendable {
+    private let state: Mutex<SimulatedDirectory>
+
+    init(_ directory: SimulatedDirectory) {
+        self.state = Mutex(directory)
+    }
+
+    func withLock<Result>(_ body: (inout SimulatedDirectory) -> Result) -> Result {
+        self.state.withLock { body(&$0) }
     }
 }

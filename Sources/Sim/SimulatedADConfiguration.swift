@@ -139,6 +139,7 @@ public struct SimulatedADError: Error, Hashable, CustomStringConvertible {
         case invalidFault
         case invalidDomain
         case certificate
+        case noSuchGroup
     }
 
     private let code: Code
@@ -160,6 +161,11 @@ public struct SimulatedADError: Error, Hashable, CustomStringConvertible {
     /// The domain name is not a DNS name with at least two labels.
     public static func invalidDomain(_ domain: String) -> Self {
         Self(.invalidDomain, "invalid domain '\(domain)': expected a DNS name such as corp.example.com")
+    }
+
+    /// A membership change named a group the directory does not hold.
+    public static func noSuchGroup(_ dn: String) -> Self {
+        Self(.noSuchGroup, "no group with DN '\(dn)'")
     }
 
     /// The certificate could not be generated or loaded.

@@ -25,7 +25,8 @@ public final class SimulatedADServer: Service, Sendable {
     }
 
     public let configuration: SimulatedADConfiguration
-    public let directory: SimulatedDirectory
+    /// The directory served right now.
+    public var directory: SimulatedDirectory { self.backend.directory }
     /// The faults in force; change them while the server runs.
     public let faults: SimulatedADFaultSwitch
     /// The generated CA, when the certificate was generated (nil with `--tls-cert`).
@@ -45,9 +46,8 @@ public final class SimulatedADServer: Service, Sendable {
         logger: Logger = Logger(label: "printplane.ad")
     ) throws {
         self.configuration = configuration
-        self.directory = try DirectoryGenerator.generate(configuration.directory)
         self.faults = SimulatedADFaultSwitch(configuration.faults)
-        self.backend = SimulatedADBackend(directory: self.directory, faults: self.faults, maxPageSize: configuration.maxPageSize)
+        self.backend = SimulatedADBackend(directory: try DirectoryGenerator.generate(configuration.directory), faults: self.faults, maxPageSize: configuration.maxPageSize)
         let tls: TLSConfiguration
         switch configuration.certificate {
         case .generated(let hostnames):
@@ -70,6 +70,13 @@ public final class SimulatedADServer: Service, Sendable {
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
         self.listening = eventLoopGroup.next().makePromise(of: Addresses.self)
+    }
+
+    /// Changes the directory while the server runs, e.g.
+    /// `try server.updateDirectory { try $0.changingMembers(of: groupDN, adding: [userDN]) }`;
+    /// the next operation sees the change.
+    public func updateDirectory(_ change: (SimulatedDirectory) throws -> SimulatedDirectory) rethrows {
+        self.backend.replaceDirectory(try change(self.backend.directory))
     }
 
     /// The addresses the server listens on; waits until ``run()`` has bound them.

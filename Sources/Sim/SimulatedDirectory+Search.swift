@@ -1,4 +1,5 @@
 import LDAP
+import PrintplaneCore
 import Synchronization
 
 extension SimulatedDirectory {
@@ -289,6 +290,10 @@ final class PagedSearchCache: Sendable {
 
     func matches(for fingerprint: UInt64) -> [Int]? {
         self.state.withLock { entries in entries.first { $0.fingerprint == fingerprint }?.matches }
+    }
+
+    func removeAll() {
+        self.state.withLock { $0.removeAll() }
     }
 
     func store(_ matches: [Int], for fingerprint: UInt64) {

@@ -1,4 +1,5 @@
 import LDAP
+import PrintplaneCore
 
 /// The simulated AD's data: an immutable, in-memory directory with the indexes searches and
 /// binds need. Built once by ``DirectoryGenerator`` and shared by every connection.
@@ -62,6 +63,32 @@ public struct SimulatedDirectory: Sendable {
 
     /// The entry whose userPrincipalName is `key` (already lower-cased).
     func indexOfAccount(userPrincipalName key: String) -> Int? { self.byUPN[key] }
+
+    /// This directory with the `member` values of the group at `groupDN` changed, and every
+    /// `memberOf` back-link recomputed, as AD maintains them. Throws when the group does not
+    /// exist; members need not exist (AD would refuse that, a test may want it).
+    public func changingMembers(of groupDN: String, adding: [String] = [], removing: [String] = []) throws -> SimulatedDirectory {
+        guard let groupIndex = self.byDN[DistinguishedName.normalize(groupDN)], self.entries[groupIndex].hasObjectClass("group") else {
+            throw SimulatedADError.noSuchGroup(groupDN)
+        }
+        let removed = Set(removing.map(DistinguishedName.normalize))
+        var builder = Builder(domain: self.domain, baseDN: self.baseDN.description, netbiosName: self.netbiosName, seed: self.seed, domainSID: [])
+        for (index, original) in self.entries.enumerated() {
+            var entry = original
+            entry.remove("memberOf")
+            if index == groupIndex {
+                var members = entry.values(of: "member").map { String(decoding: $0, as: UTF8.self) }
+                members.removeAll { removed.contains(DistinguishedName.normalize($0)) }
+                for dn in adding where !members.contains(where: { DistinguishedName.normalize($0) == DistinguishedName.normalize(dn) }) {
+                    members.append(dn)
+                }
+                entry.remove("member")
+                entry.append(LDAPAttribute(type: "member", strings: members))
+            }
+            builder.add(entry)
+        }
+        return builder.build()
+    }
 
     /// The people (person objects that are not computers), service accounts included.
     public var people: [DirectoryEntry] {

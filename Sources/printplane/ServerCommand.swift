@@ -16,7 +16,11 @@ struct ServerCommand: AsyncParsableCommand {
               driver-signing.key       the Ed25519 key that signs driver manifests
               admin.key                the admin API key (mode 0600)
               drivers/                 driver packages, named by their SHA-256
+            and, when directory settings are first saved, directory.key (0600): the key
+            that encrypts the directory's bind password, unless PRINTPLANE_DIRECTORY_KEY
+            (base64 of 32 bytes) is set in the environment, which wins.
             It logs where each is and the CA's SHA-256 fingerprint. Later starts reuse them.
+            Directory (AD) settings go through the admin API: see `printplane directory`.
             The API is HTTPS only (TLS 1.2+); there is no plain-HTTP listener.
             The admin console is at https://HOST:PORT/console (sign in with admin.key).
 

@@ -130,22 +130,3 @@ import Testing
         #expect(try self.matching("(ou:dn:=people)") == ["Alice", "Bob"])
     }
 }
-
-@Suite struct DistinguishedNameTests {
-    @Test func normalisationIgnoresCaseSpacesAndEscapes() throws {
-        let a = try DistinguishedName("CN=Smith\\, John, OU=Sales ,DC=Corp")
-        let b = try DistinguishedName("cn=smith\\2C john,ou=sales,dc=corp")
-        #expect(a == b)
-        #expect(a.normalized == "cn=smith\\, john,ou=sales,dc=corp")
-        #expect(a.parent == (try DistinguishedName("OU=Sales,DC=Corp")))
-        #expect(a.isDescendant(of: try DistinguishedName("dc=CORP")))
-        #expect(!(try DistinguishedName("DC=Corp")).isDescendant(of: a))
-        #expect(DistinguishedName.normalize("CN=A,DC=B") == "cn=a,dc=b")
-        #expect(DistinguishedName.normalize("CN=A+UID=1,DC=B") == (try DistinguishedName("cn=a+uid=1,dc=b")).normalized)
-    }
-
-    @Test func malformedDNsAreErrors() {
-        #expect(throws: LDAPCodecError.self) { try DistinguishedName("no equals sign") }
-        #expect(throws: LDAPCodecError.self) { try DistinguishedName("CN=trailing\\") }
-    }
-}

@@ -1,4 +1,5 @@
 import LDAP
+import PrintplaneCore
 
 extension Array where Element == UInt8 {
     init(hex: String) {

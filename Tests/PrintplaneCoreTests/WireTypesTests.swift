@@ -39,6 +39,7 @@ struct WireTypesTests {
         #expect(String(decoding: data, as: UTF8.self) == #"{"kind":"ip_range","value":"10.0.0.0/8"}"#)
         #expect(try WireCoding.makeDecoder().decode(AssignmentTarget.self, from: data) == target)
         #expect(throws: DecodingError.self) { try WireCoding.makeDecoder().decode(AssignmentTarget.self, from: Data(#"{"kind":"planet","value":"x"}"#.utf8)) }
+        // A group target needs a DN.
         #expect(throws: DecodingError.self) { try WireCoding.makeDecoder().decode(AssignmentTarget.self, from: Data(#"{"kind":"group","value":"x"}"#.utf8)) }
         #expect(throws: DecodingError.self) { try WireCoding.makeDecoder().decode(AssignmentTarget.self, from: Data(#"{"kind":"user"}"#.utf8)) }
     }

@@ -41,6 +41,9 @@ struct CrashAfterCommitStore: Store {
     func drivers() async throws -> [DriverRecord] { try await inner.drivers() }
     func driver(sha256: String) async throws -> DriverRecord? { try await inner.driver(sha256: sha256) }
     func planningSnapshot() async throws -> PlanningSnapshot { try await inner.planningSnapshot() }
+    func directorySettings() async throws -> (settings: StoredDirectorySettings?, generation: Int64) { try await inner.directorySettings() }
+    func saveDirectorySettings(_ settings: StoredDirectorySettings, audit: AuditEntry) async throws -> StoredDirectorySettings { try await inner.saveDirectorySettings(settings, audit: audit) }
+    func deleteDirectorySettings(audit: AuditEntry) async throws -> Int64? { try await inner.deleteDirectorySettings(audit: audit) }
     func jobs(matching filter: JobFilter, limit: Int, offset: Int) async throws -> [JobRecord] { try await inner.jobs(matching: filter, limit: limit, offset: offset) }
     func jobTotals(matching filter: JobFilter) async throws -> JobTotals { try await inner.jobTotals(matching: filter) }
     func auditEntries(limit: Int, offset: Int) async throws -> [AuditRecord] { try await inner.auditEntries(limit: limit, offset: offset) }
@@ -82,6 +85,9 @@ struct SlowIngestStore: Store {
     func drivers() async throws -> [DriverRecord] { try await crashing.drivers() }
     func driver(sha256: String) async throws -> DriverRecord? { try await crashing.driver(sha256: sha256) }
     func planningSnapshot() async throws -> PlanningSnapshot { try await crashing.planningSnapshot() }
+    func directorySettings() async throws -> (settings: StoredDirectorySettings?, generation: Int64) { try await crashing.directorySettings() }
+    func saveDirectorySettings(_ settings: StoredDirectorySettings, audit: AuditEntry) async throws -> StoredDirectorySettings { try await crashing.saveDirectorySettings(settings, audit: audit) }
+    func deleteDirectorySettings(audit: AuditEntry) async throws -> Int64? { try await crashing.deleteDirectorySettings(audit: audit) }
     func jobs(matching filter: JobFilter, limit: Int, offset: Int) async throws -> [JobRecord] { try await crashing.jobs(matching: filter, limit: limit, offset: offset) }
     func jobTotals(matching filter: JobFilter) async throws -> JobTotals { try await crashing.jobTotals(matching: filter) }
     func auditEntries(limit: Int, offset: Int) async throws -> [AuditRecord] { try await crashing.auditEntries(limit: limit, offset: offset) }

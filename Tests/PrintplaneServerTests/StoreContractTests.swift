@@ -22,6 +22,7 @@ enum StoreContract {
         ("reports", reports),
         ("audit paging", auditPaging),
         ("console sessions", consoleSessions),
+        ("directory settings", directorySettings),
     ]
 
     /// A token is judged revoked before expired before exhausted, and each use is counted in
@@ -241,6 +242,33 @@ enum StoreContract {
         #expect(try await store.auditEntries(limit: 100, offset: 0).count == audited + 1)
         try await store.appendAudit(AuditEntry(at: later, actor: "203.0.113.9", action: "console.signin.refused", target: "-"))
         #expect(try await store.auditEntries(limit: 1, offset: 0).first?.action == "console.signin.refused")
+    }
+
+    /// One row of directory settings, its sealed password kept byte for byte; each change bumps
+    /// the generation (so every instance re-plans) and is in the planning snapshot.
+    static func directorySettings(_ store: any Store) async throws {
+        #expect(try await store.directorySettings().settings == nil)
+        #expect(try await store.deleteDirectorySettings(audit: audit) == nil)
+        let before = try await store.directorySettings().generation
+        let settings = StoredDirectorySettings(
+            url: "ldaps://dc01.corp.example.com:636", startTLS: false, caPEM: "-----BEGIN CERTIFICATE-----\n…", baseDN: "DC=corp,DC=example,DC=com",
+            bindDN: "CORP\\svc-printplane", sealedBindPassword: [0, 1, 2, 254, 255], keyID: "0011223344556677", flavour: "auto",
+            cacheTTLSeconds: 600, adminGroupDN: nil, updatedAt: now)
+        let saved = try await store.saveDirectorySettings(settings, audit: audit)
+        #expect(saved.revision == before + 1)
+        let read = try await store.directorySettings()
+        #expect(read.settings == saved)
+        #expect(read.generation == before + 1)
+        #expect(try await store.planningSnapshot().directory == saved)
+        var changed = saved
+        changed.startTLS = true
+        changed.url = "ldap://dc02.corp.example.com"
+        changed.adminGroupDN = "CN=Print Admins,OU=Groups,DC=corp,DC=example,DC=com"
+        let resaved = try await store.saveDirectorySettings(changed, audit: audit)
+        #expect(resaved.revision == before + 2)
+        #expect(try await store.directorySettings().settings == resaved)
+        #expect(try await store.deleteDirectorySettings(audit: audit) == before + 3)
+        #expect(try await store.planningSnapshot().directory == nil)
     }
 
     /// The newest entries first, with paging, each with who, what and when.

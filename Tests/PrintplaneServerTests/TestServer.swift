@@ -125,6 +125,7 @@ func withTestServer<T: Sendable>(
     store: (any Store)? = nil,
     trustPEM: String? = nil,
     consoleAuthenticators: [any ConsoleAuthenticator] = [],
+    logger: Logger? = nil,
     configure: (inout ServerConfiguration) -> Void = { _ in },
     _ body: (TestServer) async throws -> T
 ) async throws -> T {
@@ -132,9 +133,14 @@ func withTestServer<T: Sendable>(
     var configuration = ServerConfiguration(dataDirectory: directory)
     configuration.port = 0
     configuration.checkInIntervalSeconds = 100
+    // Tests choose their directory key; one set in the environment running them must not leak in.
+    configuration.directoryKey = nil
     configure(&configuration)
-    var logger = Logger(label: "printplane.server.test")
-    logger.logLevel = .warning
+    let logger = logger ?? {
+        var logger = Logger(label: "printplane.server.test")
+        logger.logLevel = .warning
+        return logger
+    }()
     let server = try PrintplaneServer.build(configuration: configuration, logger: logger, store: store, consoleAuthenticators: consoleAuthenticators)
     let group = ServiceGroup(configuration: .init(services: server.supportingServices + [server], logger: logger))
     return try await withThrowingTaskGroup(of: Void.self) { tasks in

@@ -29,6 +29,19 @@ import Testing
         #expect(people.filter { !$0.values(of: "memberOf").isEmpty }.count >= 600)
     }
 
+    @Test func membershipChangesUpdateMemberAndMemberOf() throws {
+        let directory = try DirectoryGenerator.generate(Self.parameters)
+        let group = "CN=NewYork Staff,OU=Groups,DC=corp,DC=example,DC=com"
+        let person = try #require(directory.people.first { !$0.values(of: "memberOf").contains(Array(group.utf8)) })
+        let added = try directory.changingMembers(of: group, adding: [person.dn.description])
+        #expect(added.entry(dn: person.dn.description)?.values(of: "memberOf").contains(Array(group.utf8)) == true)
+        #expect(added.entry(dn: group)?.values(of: "member").contains(Array(person.dn.description.utf8)) == true)
+        #expect(added.entries.count == directory.entries.count)
+        let removed = try added.changingMembers(of: group.lowercased(), removing: [person.dn.description.uppercased()])
+        #expect(removed.ldif() == directory.ldif(), "adding then removing gives the directory back")
+        #expect(throws: SimulatedADError.noSuchGroup("")) { try directory.changingMembers(of: "CN=Nope,DC=corp,DC=example,DC=com", adding: []) }
+    }
+
     @Test func sidsShareOneDomainSIDAndAreUnique() throws {
         let directory = try DirectoryGenerator.generate(Self.parameters)
         let domainSID = try #require(SecurityIdentifier.string(directory.entry(dn: directory.baseDN.description)!.values(of: "objectSid")[0]))

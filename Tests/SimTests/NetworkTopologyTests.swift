@@ -1,6 +1,7 @@
 import Foundation
 import PrintplaneCore
 import Sim
+import PrintplaneTestSupport
 import Testing
 
 #if canImport(Glibc)

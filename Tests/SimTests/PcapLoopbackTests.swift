@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import PrintplaneCore
 import Sim
+import PrintplaneTestSupport
 import Testing
 
 /// Live captures on loopback while real TCP and TLS connections run (needs root, as CI).

@@ -1,5 +1,6 @@
 import Foundation
 import Sim
+import PrintplaneTestSupport
 import Testing
 
 /// Without CAP_NET_RAW the verifier says so: status `skipped: needs CAP_NET_RAW`, no metrics

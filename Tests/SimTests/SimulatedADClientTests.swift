@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import Sim
+import PrintplaneTestSupport
 import Testing
 
 /// Our LDAP client against the simulated AD: paging, TLS, the pool, timeouts and faults.
@@ -64,6 +65,22 @@ import Testing
                 #expect(try await connection.whoAmI() == "u:CORP\\svc-printplane")
                 await connection.close()
             }
+        }
+    }
+
+    /// A failed LDAPS handshake closes the channel at once; a request written after that must
+    /// still say "TLS failed", not "I/O on closed channel" (which reads as "unreachable").
+    @Test func aRequestAfterAFailedHandshakeReportsTheTLSFailure() async throws {
+        try await SimulatedADFixture.withServer { server, addresses in
+            var configuration = try SimulatedADFixture.clientConfiguration(server, addresses, transport: .ldaps)
+            configuration.tls.trustRoots = .certificates([])  // trusts nothing: the handshake must fail
+            let connection = try await LDAPConnection.connect(configuration: configuration)
+            let deadline = ContinuousClock.now + .seconds(30)
+            while connection.isActive, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(!connection.isActive, "the handshake failed and closed the channel")
+            let error = await #expect(throws: LDAPClientError.self) { try await connection.bind(name: "CORP\\svc-printplane", password: "x") }
+            #expect(error?.isTLSFailure == true, "\(String(describing: error))")
+            await connection.close()
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import LDAP
 import Sim
+import PrintplaneTestSupport
 import Testing
 
 /// ldap-utils, which nobody here wrote, against the simulated AD.

@@ -1,6 +1,8 @@
 import Foundation
 import LDAP
+import PrintplaneCore
 import Sim
+import PrintplaneTestSupport
 import Testing
 
 /// Our LDAP client against a real OpenLDAP `slapd` serving the simulated AD's directory

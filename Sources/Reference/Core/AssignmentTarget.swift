@@ -2,9 +2,9 @@ import Foundation
 
 /// Who an assignment applies to.
 ///
-/// Encoded as `{"kind": "user", "value": "alice"}`. Directory-backed kinds (AD group
-/// and OU) are reserved in ``Kind`` and its specificity order, and arrive with the
-/// directory integration; unknown kinds are refused when decoding.
+/// Encoded as `{"kind": "user", "value": "alice"}`. Directory-backed kinds carry a
+/// distinguished name: `{"kind": "group", "value": "CN=Printing,OU=Groups,DC=corp,DC=example,DC=com"}`.
+/// Unknown kinds and malformed DNs are refused when decoding.
 public enum AssignmentTarget: Hashable, Sendable, Codable, CustomStringConvertible {
     /// Every agent.
     case everyone
@@ -14,6 +14,10 @@ public enum AssignmentTarget: Hashable, Sendable, Codable, CustomStringConvertib
     case user(String)
     /// Agents with any address in a CIDR block.
     case ipRange(IPRange)
+    /// Members of an AD group, directly or through nested groups (the user's or the computer's).
+    case group(DistinguishedName)
+    /// Users and computers whose directory entries lie beneath an OU or container.
+    case organizationalUnit(DistinguishedName)
 
     /// The target kinds and their wire names.
     public enum Kind: String, Codable, Sendable, CaseIterable {
@@ -36,11 +40,11 @@ public enum AssignmentTarget: Hashable, Sendable, Codable, CustomStringConvertib
             }
         }
 
-        /// Whether this server version can evaluate the kind.
-        public var isSupported: Bool {
+        /// Whether matching needs facts from the directory (group memberships, OUs).
+        public var needsDirectory: Bool {
             switch self {
-            case .everyone, .computer, .user, .ipRange: return true
-            case .group, .organizationalUnit: return false
+            case .everyone, .computer, .user, .ipRange: return false
+            case .group, .organizationalUnit: return true
             }
         }
     }
@@ -52,6 +56,8 @@ public enum AssignmentTarget: Hashable, Sendable, Codable, CustomStringConvertib
         case .computer: return .computer
         case .user: return .user
         case .ipRange: return .ipRange
+        case .group: return .group
+        case .organizationalUnit: return .organizationalUnit
         }
     }
 
@@ -61,6 +67,7 @@ public enum AssignmentTarget: Hashable, Sendable, Codable, CustomStringConvertib
         case .everyone: return nil
         case .computer(let name), .user(let name): return name
         case .ipRange(let range): return range.description
+        case .group(let dn), .organizationalUnit(let dn): return dn.description
         }
     }
 
@@ -81,7 +88,20 @@ public enum AssignmentTarget: Hashable, Sendable, Codable, CustomStringConvertib
             }
             return .success(.ipRange(range))
         case .group, .organizationalUnit:
-            return .failure(.init(message: "\(kind.rawValue) targets need directory integration, which this server does not have yet"))
+            let example = kind == .group ? "CN=Printing,OU=Groups,DC=corp,DC=example,DC=com" : "OU=London,OU=Sites,DC=corp,DC=example,DC=com"
+            guard !trimmed.isEmpty, trimmed.utf8.count <= 2048 else {
+                return .failure(.init(message: "a \(kind.rawValue) target needs a distinguished name of at most 2048 bytes, such as \(example)"))
+            }
+            let dn: DistinguishedName
+            do {
+                dn = try DistinguishedName(trimmed)
+            } catch {
+                return .failure(.init(message: "a \(kind.rawValue) target needs a distinguished name such as \(example): \(error)"))
+            }
+            if let problem = dn.validationProblem {
+                return .failure(.init(message: "a \(kind.rawValue) target needs a distinguished name such as \(example): \(problem)"))
+            }
+            return .success(kind == .group ? .group(dn.tidied) : .organizationalUnit(dn.tidied))
         }
     }
 

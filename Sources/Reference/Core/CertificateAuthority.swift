@@ -16,7 +16,7 @@ public struct CertificateAuthority: Sendable {
     /// Generates a new P-256 CA valid for `years`.
     public static func generate(commonName: String = "Printplane Local CA", now: Date = Date(), years: Int = 10) throws -> CertificateAuthority {
         let key = P256.Signing.PrivateKey()
-        let name = try DistinguishedName {
+        let name = try X509.DistinguishedName {
             OrganizationName("Printplane")
             CommonName(commonName)
         }
@@ -78,7 +78,7 @@ public struct CertificateAuthority: Sendable {
     public func issueServerCertificate(dnsNames: [String], ipAddresses: [IPAddress], now: Date = Date(), days: Int = 825) throws -> IssuedCertificate {
         let key = P256.Signing.PrivateKey()
         let commonName = dnsNames.first ?? ipAddresses.first?.description ?? "printplane-server"
-        let subject = try DistinguishedName {
+        let subject = try X509.DistinguishedName {
             OrganizationName("Printplane")
             CommonName(commonName)
         }

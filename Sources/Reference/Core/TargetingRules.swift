@@ -20,18 +20,23 @@ public struct Assignment: Codable, Sendable, Hashable {
     }
 }
 
-/// Who is asking for a plan: the facts a check-in carries about the workstation.
+/// Who is asking for a plan: the facts a check-in carries about the workstation, and what the
+/// server resolved about its user and computer in the directory.
 public struct TargetingSubject: Sendable, Hashable {
     public var agentID: AgentID
     public var computerName: String
     public var userName: String?
     public var addresses: [IPAddress]
+    /// Group memberships and OUs from the directory; nil when none were resolved (no
+    /// directory, or no group/OU assignment to evaluate), so group and OU targets never match.
+    public var directory: DirectoryFacts?
 
-    public init(agentID: AgentID, computerName: String, userName: String?, addresses: [IPAddress]) {
+    public init(agentID: AgentID, computerName: String, userName: String?, addresses: [IPAddress], directory: DirectoryFacts? = nil) {
         self.agentID = agentID
         self.computerName = computerName
         self.userName = userName
         self.addresses = addresses
+        self.directory = directory
     }
 }
 
@@ -54,6 +59,10 @@ public enum TargetingRules {
             return name.lowercased() == user.lowercased()
         case .ipRange(let range):
             return subject.addresses.contains { range.contains($0) }
+        case .group(let dn):
+            return subject.directory?.groups.contains(dn) ?? false
+        case .organizationalUnit(let dn):
+            return subject.directory?.containers.contains(dn) ?? false
         }
     }
 

@@ -11,6 +11,8 @@ public struct LDAPClientError: Error, Hashable, CustomStringConvertible {
         case disconnectedByServer
         case unexpectedResponse
         case tlsNotAvailable
+        case tlsFailed
+        case transportFailed
     }
 
     private let code: Code
@@ -64,6 +66,26 @@ public struct LDAPClientError: Error, Hashable, CustomStringConvertible {
     /// The server answered with a PDU of the wrong type.
     public static func unexpectedResponse(_ detail: String) -> Self {
         Self(.unexpectedResponse, detail: "unexpected response: \(detail)")
+    }
+
+    /// The TLS handshake or the TLS layer failed: an untrusted or mismatched certificate, a
+    /// protocol mismatch, or a server that does not speak TLS on an LDAPS port.
+    public static func tlsFailed(_ detail: String) -> Self {
+        Self(.tlsFailed, detail: "TLS failed: \(detail)")
+    }
+
+    /// The connection failed below LDAP (a socket or framing error).
+    public static func transportFailed(_ detail: String) -> Self {
+        Self(.transportFailed, detail: "connection failed: \(detail)")
+    }
+
+    /// Whether the operation failed because TLS did (certificate, handshake).
+    public var isTLSFailure: Bool { self.code == .tlsFailed }
+    /// Whether no answer arrived in time.
+    public var isTimeout: Bool { self.code == .timeout }
+    /// Whether the connection is gone (closed, reset, or the server disconnected).
+    public var isConnectionLost: Bool {
+        self.code == .connectionClosed || self.code == .disconnectedByServer || self.code == .transportFailed
     }
 
     /// StartTLS or LDAPS was requested without a TLS configuration.

@@ -1,4 +1,6 @@
+import NIOConcurrencyHelpers
 import NIOCore
+import NIOSSL
 
 /// One operation in flight on an ``LDAPConnection``.
 struct LDAPClientRequest: Sendable {
@@ -38,6 +40,14 @@ final class LDAPClientHandler: ChannelDuplexHandler {
     private var pending: [Int32: Pending] = [:]
     private var nextMessageID: Int32 = 1
     private var closedError: LDAPClientError?
+    /// Why the connection ended, for the ``LDAPConnection`` that owns it: a request written
+    /// after the channel closed never reaches this handler (its handlers are gone) and fails
+    /// with a bare "I/O on closed channel", which would hide a TLS failure behind "unreachable".
+    private let closeReason: NIOLockedValueBox<LDAPClientError?>
+
+    init(closeReason: NIOLockedValueBox<LDAPClientError?> = NIOLockedValueBox(nil)) {
+        self.closeReason = closeReason
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = self.unwrapOutboundIn(data)
@@ -95,12 +105,24 @@ final class LDAPClientHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        self.failAll(.unexpectedResponse("\(error)"))
+        // Keep what kind of failure it was: a caller telling "untrusted certificate" from
+        // "the server sent garbage" needs it (the directory settings test reports it).
+        let failure: LDAPClientError
+        switch error {
+        case let error as LDAPClientError: failure = error
+        case is LDAPCodecError: failure = .unexpectedResponse("\(error)")
+        case is NIOSSLError, is BoringSSLError, is NIOSSLExtraError: failure = .tlsFailed("\(error)")
+        default: failure = .transportFailed("\(error)")
+        }
+        self.failAll(failure)
         context.close(promise: nil)
     }
 
     private func failAll(_ error: LDAPClientError) {
-        if self.closedError == nil { self.closedError = error }
+        if self.closedError == nil {
+            self.closedError = error
+            self.closeReason.withLockedValue { if $0 == nil { $0 = error } }
+        }
         let pending = self.pending
         self.pending = [:]
         for (_, entry) in pending {

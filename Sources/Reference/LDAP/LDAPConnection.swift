@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Logging
 import NIOCore
 import NIOPosix
@@ -11,10 +12,13 @@ import NIOSSL
 public final class LDAPConnection: Sendable {
     private let channel: any Channel
     public let configuration: LDAPClientConfiguration
+    /// Why the connection ended, as its handler saw it (a TLS failure, a reset, …).
+    private let closeReason: NIOLockedValueBox<LDAPClientError?>
 
-    private init(channel: any Channel, configuration: LDAPClientConfiguration) {
+    private init(channel: any Channel, configuration: LDAPClientConfiguration, closeReason: NIOLockedValueBox<LDAPClientError?>) {
         self.channel = channel
         self.configuration = configuration
+        self.closeReason = closeReason
     }
 
     /// Whether the underlying socket is still open.
@@ -34,6 +38,7 @@ public final class LDAPConnection: Sendable {
         let hostname = configuration.serverHostname ?? configuration.host
         let useTLSNow = configuration.transport == .ldaps
         let limits = configuration.limits
+        let closeReason = NIOLockedValueBox<LDAPClientError?>(nil)
         let channel = try await ClientBootstrap(group: eventLoopGroup)
             .connectTimeout(.nanoseconds(configuration.connectTimeout.nanosecondsForNIO))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -45,12 +50,12 @@ public final class LDAPConnection: Sendable {
                     }
                     try sync.addHandler(ByteToMessageHandler(LDAPMessageDecoder(limits: limits)))
                     try sync.addHandler(MessageToByteHandler(LDAPMessageEncoder()))
-                    try sync.addHandler(LDAPClientHandler())
+                    try sync.addHandler(LDAPClientHandler(closeReason: closeReason))
                 }
             }
             .connect(host: configuration.host, port: configuration.port)
             .get()
-        let connection = LDAPConnection(channel: channel, configuration: configuration)
+        let connection = LDAPConnection(channel: channel, configuration: configuration, closeReason: closeReason)
         if configuration.transport == .startTLS, let sslContext {
             do {
                 try await connection.startTLS(context: sslContext, serverHostname: hostname)
@@ -72,7 +77,11 @@ public final class LDAPConnection: Sendable {
     public func send(_ operation: LDAPMessage.ProtocolOp, controls: [LDAPControl] = []) async throws -> LDAPClientResponse {
         let promise = self.channel.eventLoop.makePromise(of: LDAPClientResponse.self)
         let request = LDAPClientRequest(operation: operation, controls: controls, timeout: self.configuration.operationTimeout, promise: promise)
-        self.channel.writeAndFlush(request).whenFailure { promise.fail($0) }
+        let closeReason = self.closeReason
+        self.channel.writeAndFlush(request).whenFailure { error in
+            // Written after the channel closed: report why it closed, not "I/O on closed channel".
+            promise.fail(closeReason.withLockedValue { $0 } ?? error)
+        }
         return try await promise.futureResult.get()
     }
 

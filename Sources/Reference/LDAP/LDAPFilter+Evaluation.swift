@@ -1,3 +1,5 @@
+import PrintplaneCore
+
 /// How values of an attribute compare (RFC 4517 matching rules, reduced to what AD uses).
 public enum LDAPAttributeSyntax: Hashable, Sendable {
     /// caseIgnoreMatch / caseIgnoreOrderingMatch / caseIgnoreSubstringsMatch: AD's default.

@@ -41,10 +41,15 @@ struct AdminAPI: Sendable {
 
     /// Checks the admin key and names the actor for the audit log.
     func authorize(_ request: Request, _ context: ServerRequestContext) throws -> String {
+        try Self.authorize(request, context, identity: self.identity)
+    }
+
+    /// Checks the admin key against `identity` and names the actor for the audit log.
+    static func authorize(_ request: Request, _ context: ServerRequestContext, identity: ServerIdentity) throws -> String {
         guard let header = request.headers[.authorization] else { throw ServerError.credentialMissing }
         guard header.hasPrefix("Bearer ") else { throw ServerError.credentialMalformed }
         let presented = String(header.dropFirst(7))
-        guard self.identity.isAdminKey(presented) else { throw ServerError.adminKeyInvalid }
+        guard identity.isAdminKey(presented) else { throw ServerError.adminKeyInvalid }
         let peer = context.remoteAddress?.ipAddress ?? "-"
         return "admin-key(\(presented.prefix(10))…)@\(peer)"
     }

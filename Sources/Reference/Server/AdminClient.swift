@@ -193,6 +193,125 @@ public struct AdminClient: Sendable {
         return list.items
     }
 
+    // MARK: Directory
+
+    /// Directory settings to PUT or test; `bindPassword` nil keeps the stored password.
+    public struct DirectoryInput: Encodable, Sendable {
+        public var url: String
+        public var startTLS: Bool
+        public var caPEM: String?
+        public var baseDN: String
+        public var bindDN: String
+        public var bindPassword: String?
+        public var flavour: DirectoryFlavour
+        public var cacheTTLSeconds: Int
+        public var adminGroupDN: String?
+
+        public init(
+            url: String, startTLS: Bool = false, caPEM: String? = nil, baseDN: String, bindDN: String, bindPassword: String?,
+            flavour: DirectoryFlavour = .auto, cacheTTLSeconds: Int = DirectorySettings.defaultCacheTTLSeconds, adminGroupDN: String? = nil
+        ) {
+            self.url = url
+            self.startTLS = startTLS
+            self.caPEM = caPEM
+            self.baseDN = baseDN
+            self.bindDN = bindDN
+            self.bindPassword = bindPassword
+            self.flavour = flavour
+            self.cacheTTLSeconds = cacheTTLSeconds
+            self.adminGroupDN = adminGroupDN
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case url, flavour
+            case startTLS = "start_tls"
+            case caPEM = "ca_pem"
+            case baseDN = "base_dn"
+            case bindDN = "bind_dn"
+            case bindPassword = "bind_password"
+            case cacheTTLSeconds = "cache_ttl_seconds"
+            case adminGroupDN = "admin_group_dn"
+        }
+    }
+
+    /// The directory settings as the server shows them (never the password).
+    public struct DirectoryView: Decodable, Sendable {
+        public var url: String
+        public var startTLS: Bool
+        public var caPEM: String?
+        public var baseDN: String
+        public var bindDN: String
+        public var bindPasswordSet: Bool
+        public var flavour: String
+        public var cacheTTLSeconds: Int
+        public var adminGroupDN: String?
+        public var revision: Int64
+        public var updatedAt: Date
+        public var warnings: [String]
+        public var status: DirectoryService.Status
+
+        enum CodingKeys: String, CodingKey {
+            case url, flavour, revision, warnings, status
+            case startTLS = "start_tls"
+            case caPEM = "ca_pem"
+            case baseDN = "base_dn"
+            case bindDN = "bind_dn"
+            case bindPasswordSet = "bind_password_set"
+            case cacheTTLSeconds = "cache_ttl_seconds"
+            case adminGroupDN = "admin_group_dn"
+            case updatedAt = "updated_at"
+        }
+    }
+
+    /// The directory settings.
+    public func directorySettings() async throws -> DirectoryView {
+        try await self.call(.GET, "/api/v1/admin/directory", body: Optional<String>.none)
+    }
+
+    /// Sets (replaces) the directory settings.
+    public func setDirectory(_ input: DirectoryInput) async throws -> DirectoryView {
+        try await self.call(.PUT, "/api/v1/admin/directory", body: input)
+    }
+
+    /// Removes the directory settings.
+    public func deleteDirectory() async throws {
+        try await self.callWithoutAnswer(.DELETE, "/api/v1/admin/directory")
+    }
+
+    /// Tries `input` (nil: the stored settings) without saving anything.
+    public func testDirectory(_ input: DirectoryInput?) async throws -> DirectoryTestReport {
+        try await self.call(.POST, "/api/v1/admin/directory/test", body: input)
+    }
+
+    /// What the server resolves for a user and/or a computer, fresh from the directory.
+    public func lookupDirectory(user: String?, computer: String?) async throws -> DirectoryLookup {
+        var components = URLComponents()
+        components.queryItems = [("user", user), ("computer", computer)].compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
+        return try await self.call(.GET, "/api/v1/admin/directory/lookup?" + (components.percentEncodedQuery ?? ""), body: Optional<String>.none)
+    }
+
+    /// Groups or OUs whose name contains `query`.
+    public func searchDirectory(kind: DirectorySearchKind, query: String, limit: Int = 50, offset: Int = 0) async throws -> DirectorySearchPage {
+        var components = URLComponents()
+        components.queryItems = [
+            URLQueryItem(name: "kind", value: kind.rawValue), URLQueryItem(name: "q", value: query),
+            URLQueryItem(name: "limit", value: String(limit)), URLQueryItem(name: "offset", value: String(offset)),
+        ]
+        return try await self.call(.GET, "/api/v1/admin/directory/search?" + (components.percentEncodedQuery ?? ""), body: Optional<String>.none)
+    }
+
+    private func callWithoutAnswer(_ method: NIOHTTP1.HTTPMethod, _ path: String) async throws {
+        var request = HTTPClientRequest(url: self.configuration.serverURL + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(self.configuration.adminKey)")
+        let response = try await self.client.execute(request, timeout: self.configuration.timeout)
+        let bytes = try await response.body.collect(upTo: 1024 * 1024)
+        guard (200..<300).contains(response.status.code) else {
+            let error = try? WireCoding.makeDecoder().decode(APIErrorBody.self, from: Data(bytes.readableBytesView))
+            throw Failure(status: Int(response.status.code), reason: error?.reason ?? "http_error", message: error?.message ?? response.status.reasonPhrase)
+        }
+    }
+
     private func call<Body: Encodable, Answer: Decodable>(_ method: NIOHTTP1.HTTPMethod, _ path: String, body: Body?) async throws -> Answer {
         var request = HTTPClientRequest(url: self.configuration.serverURL + path)
         request.method = method

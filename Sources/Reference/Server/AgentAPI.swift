@@ -87,7 +87,14 @@ struct AgentAPI: Sendable {
         }
         let agent = try await self.authenticate(request)
         let body = try await HTTPBody.decode(CheckInRequest.self, from: request, limit: self.configuration.maxJSONBodyBytes)
-        let outcome = try await self.planner.plan(for: agent, request: body)
+        let outcome: CheckInPlanner.Outcome
+        do {
+            outcome = try await self.planner.plan(for: agent, request: body)
+        } catch let error as ServerError where error.reason == "directory_unavailable" {
+            self.metrics.checkInsDirectoryUnavailable.increment()
+            context.logger.warning("check-in refused: directory unavailable", metadata: ["printplane.agent.id": "\(agent.agentID)", "printplane.error": "\(error.message)"])
+            throw error
+        }
         self.metrics.checkIns.increment()
         defer {
             let elapsed = ContinuousClock.now - start

@@ -89,6 +89,17 @@ extension PostgresStore {
             """,
             "CREATE INDEX console_sessions_expires ON console_sessions(expires_at)",
         ]),
+        // Directory integration (DESIGN.md §4): one row of settings; the bind password only as
+        // an AES-GCM box.
+        Migration(name: "v2-directory", statements: [
+            """
+            CREATE TABLE directory_settings (
+                id integer PRIMARY KEY CHECK (id = 1), url text NOT NULL, start_tls boolean NOT NULL, ca_pem text,
+                base_dn text NOT NULL, bind_dn text NOT NULL, bind_password_sealed bytea NOT NULL, key_id text NOT NULL,
+                flavour text NOT NULL, cache_ttl_seconds integer NOT NULL, admin_group_dn text,
+                revision bigint NOT NULL, updated_at timestamptz NOT NULL)
+            """,
+        ]),
     ]
 
     /// An arbitrary constant: the advisory lock that serialises migrations across instances.

@@ -517,7 +517,71 @@ public final class PostgresStore: Store, Service {
                 printers: Dictionary(uniqueKeysWithValues: printers.map { ($0.id, $0) }),
                 profiles: Dictionary(uniqueKeysWithValues: profiles.map { ($0.id, $0) }),
                 drivers: Dictionary(uniqueKeysWithValues: drivers.map { ($0.id, $0) }),
-                assignments: assignments)
+                assignments: assignments,
+                directory: try await Self.directory(connection, logger))
+        }
+    }
+
+    // MARK: Directory
+
+    static let directoryColumns = """
+        url, start_tls, ca_pem, base_dn, bind_dn, bind_password_sealed, key_id, flavour, cache_ttl_seconds, admin_group_dn, revision, updated_at
+        """
+
+    private static func directory(_ connection: PostgresConnection, _ logger: Logger) async throws -> StoredDirectorySettings? {
+        guard let row = try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT \(Self.directoryColumns) FROM directory_settings WHERE id = 1"), logger: logger
+        ).collect().first else { return nil }
+        let (url, startTLS, caPEM, baseDN, bindDN, sealed, keyID, flavour, ttl, adminGroup, revision, updated) =
+            try row.decode((String, Bool, String?, String, String, ByteBuffer, String, String, Int, String?, Int64, Date).self)
+        return StoredDirectorySettings(
+            url: url, startTLS: startTLS, caPEM: caPEM, baseDN: baseDN, bindDN: bindDN, sealedBindPassword: Array(sealed.readableBytesView),
+            keyID: keyID, flavour: flavour, cacheTTLSeconds: ttl, adminGroupDN: adminGroup, revision: revision, updatedAt: updated)
+    }
+
+    private static func generation(_ connection: PostgresConnection, _ logger: Logger) async throws -> Int64 {
+        try await connection.query("SELECT generation FROM config_state WHERE id = 1", logger: logger).collect().first?.decode(Int64.self) ?? 0
+    }
+
+    public func directorySettings() async throws -> (settings: StoredDirectorySettings?, generation: Int64) {
+        let logger = self.logger
+        return try await self.snapshot { connection in
+            (try await Self.directory(connection, logger), try await Self.generation(connection, logger))
+        }
+    }
+
+    public func saveDirectorySettings(_ settings: StoredDirectorySettings, audit: AuditEntry) async throws -> StoredDirectorySettings {
+        let logger = self.logger
+        return try await self.transaction { connection in
+            try await Self.bumpGeneration(connection, logger)
+            var saved = settings
+            saved.revision = try await Self.generation(connection, logger)
+            let sealed = ByteBuffer(bytes: saved.sealedBindPassword)
+            try await connection.query(
+                """
+                INSERT INTO directory_settings
+                    (id, url, start_tls, ca_pem, base_dn, bind_dn, bind_password_sealed, key_id, flavour, cache_ttl_seconds, admin_group_dn, revision, updated_at)
+                VALUES (1, \(saved.url), \(saved.startTLS), \(saved.caPEM), \(saved.baseDN), \(saved.bindDN), \(sealed), \(saved.keyID),
+                        \(saved.flavour), \(saved.cacheTTLSeconds), \(saved.adminGroupDN), \(saved.revision), \(saved.updatedAt))
+                ON CONFLICT (id) DO UPDATE SET
+                    url = EXCLUDED.url, start_tls = EXCLUDED.start_tls, ca_pem = EXCLUDED.ca_pem, base_dn = EXCLUDED.base_dn,
+                    bind_dn = EXCLUDED.bind_dn, bind_password_sealed = EXCLUDED.bind_password_sealed, key_id = EXCLUDED.key_id,
+                    flavour = EXCLUDED.flavour, cache_ttl_seconds = EXCLUDED.cache_ttl_seconds, admin_group_dn = EXCLUDED.admin_group_dn,
+                    revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at
+                """, logger: logger)
+            try await Self.audit(audit, connection, logger)
+            return saved
+        }
+    }
+
+    public func deleteDirectorySettings(audit: AuditEntry) async throws -> Int64? {
+        let logger = self.logger
+        return try await self.transaction { connection in
+            let deleted = try await connection.query("DELETE FROM directory_settings WHERE id = 1 RETURNING id", logger: logger).collect()
+            guard !deleted.isEmpty else { return nil }
+            try await Self.bumpGeneration(connection, logger)
+            try await Self.audit(audit, connection, logger)
+            return try await Self.generation(connection, logger)
         }
     }
 

@@ -16,6 +16,9 @@ public struct PrintplaneServer: Service {
     public let identity: ServerIdentity
     public let store: any Store
     public let metrics: ServerMetrics
+    /// The directory integration: group/OU facts for check-ins, and AD logins
+    /// (``DirectoryService/authenticate(user:password:)``) for the admin console.
+    public let directory: DirectoryService
     /// Every (method, path) of the JSON API, for the OpenAPI drift test.
     public let routes: [(method: String, path: String)]
     /// Every (method, path) of the HTML console (all under `/console`), which the OpenAPI
@@ -23,6 +26,7 @@ public struct PrintplaneServer: Service {
     public let consoleRoutes: [(method: String, path: String)]
     private let application: Application<RouterResponder<ServerRequestContext>>
     private let port: NIOLockedValueBox<Int?>
+    private let logger: Logger
 
     /// Builds the server: creates or loads the data directory's identity, opens the
     /// store (unless one is given) and wires the routes. Nothing listens until ``run()``.
@@ -67,7 +71,12 @@ public struct PrintplaneServer: Service {
         self.store = store
         let metrics = ServerMetrics()
         self.metrics = metrics
-        let planner = CheckInPlanner(store: store)
+        self.logger = logger
+        let directory = DirectoryService(
+            store: store, secrets: try DirectorySecretBox.forServer(dataDirectory: configuration.dataDirectory, environmentKey: configuration.directoryKey),
+            clock: configuration.clock, metrics: metrics, logger: logger, options: configuration.directoryOptions)
+        self.directory = directory
+        let planner = CheckInPlanner(store: store, directory: directory, directoryRetryAfter: configuration.directoryRetryAfterSeconds)
         let repository = DriverRepository(
             directory: (configuration.dataDirectory as NSString).appendingPathComponent("drivers"), maxBytes: configuration.maxDriverBytes,
             mirror: store as? any DriverBlobMirror)
@@ -82,6 +91,7 @@ public struct PrintplaneServer: Service {
         ).register(on: table)
         let operations = AdminOperations(configuration: configuration, identity: identity, store: store, planner: planner, repository: repository)
         AdminAPI(operations: operations, identity: identity, configuration: configuration).register(on: table)
+        DirectoryAPI(configuration: configuration, identity: identity, store: store, directory: directory).register(on: table)
         OpsAPI(store: store, metrics: metrics).register(on: table)
         self.routes = table.routes
         self.consoleRoutes = Console(
@@ -111,7 +121,18 @@ public struct PrintplaneServer: Service {
     }
 
     public func run() async throws {
-        try await self.application.run()
+        do {
+            try await self.directory.refresh()
+        } catch {
+            self.logger.error("cannot read the directory settings", metadata: ["printplane.error": "\(error)"])
+        }
+        do {
+            try await self.application.run()
+        } catch {
+            await self.directory.shutdown()
+            throw error
+        }
+        await self.directory.shutdown()
     }
 
     /// The bound port once listening (useful with port 0), else `nil`.

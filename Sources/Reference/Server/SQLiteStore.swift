@@ -88,6 +88,17 @@ public struct SQLiteStore: Store {
                 CREATE INDEX console_sessions_expires ON console_sessions(expires_at);
                 """)
         }
+        // Directory integration (DESIGN.md §4): one row of settings; the bind password only
+        // as an AES-GCM box.
+        migrator.registerMigration("v2-directory") { db in
+            try db.execute(sql: """
+                CREATE TABLE directory_settings (
+                    id INTEGER PRIMARY KEY CHECK (id = 1), url TEXT NOT NULL, start_tls INTEGER NOT NULL, ca_pem TEXT,
+                    base_dn TEXT NOT NULL, bind_dn TEXT NOT NULL, bind_password_sealed BLOB NOT NULL, key_id TEXT NOT NULL,
+                    flavour TEXT NOT NULL, cache_ttl_seconds INTEGER NOT NULL, admin_group_dn TEXT,
+                    revision INTEGER NOT NULL, updated_at REAL NOT NULL);
+                """)
+        }
         return migrator
     }
 
@@ -148,6 +159,18 @@ public struct SQLiteStore: Store {
               case .success(let target) = AssignmentTarget.make(kind: kind, value: row["target_value"])
         else { return nil }
         return Assignment(id: .init(row["id"]), printerID: .init(row["printer_id"]), profileID: (row["profile_id"] as String?).map { ProfileID($0) }, target: target)
+    }
+
+    private static func directoryRecord(_ row: Row) -> StoredDirectorySettings {
+        StoredDirectorySettings(
+            url: row["url"], startTLS: row["start_tls"], caPEM: row["ca_pem"], baseDN: row["base_dn"], bindDN: row["bind_dn"],
+            sealedBindPassword: Array((row["bind_password_sealed"] as Data?) ?? Data()), keyID: row["key_id"], flavour: row["flavour"],
+            cacheTTLSeconds: row["cache_ttl_seconds"], adminGroupDN: row["admin_group_dn"], revision: row["revision"],
+            updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
+    }
+
+    private static func fetchDirectory(_ db: Database) throws -> StoredDirectorySettings? {
+        try Row.fetchOne(db, sql: "SELECT * FROM directory_settings WHERE id = 1").map(Self.directoryRecord)
     }
 
     private static func jobRecord(_ row: Row) -> JobRecord {
@@ -414,7 +437,46 @@ public struct SQLiteStore: Store {
                 printers: Dictionary(uniqueKeysWithValues: printers.map { ($0.id, $0) }),
                 profiles: Dictionary(uniqueKeysWithValues: profiles.map { ($0.id, $0) }),
                 drivers: Dictionary(uniqueKeysWithValues: drivers.map { ($0.id, $0) }),
-                assignments: assignments)
+                assignments: assignments,
+                directory: try Self.fetchDirectory(db))
+        }
+    }
+
+    // MARK: Directory
+
+    public func directorySettings() async throws -> (settings: StoredDirectorySettings?, generation: Int64) {
+        try await self.writer.read { db in
+            (try Self.fetchDirectory(db), try Int64.fetchOne(db, sql: "SELECT generation FROM config_state WHERE id = 1") ?? 0)
+        }
+    }
+
+    public func saveDirectorySettings(_ settings: StoredDirectorySettings, audit: AuditEntry) async throws -> StoredDirectorySettings {
+        try await self.write { db in
+            try Self.bumpGeneration(db)
+            var saved = settings
+            saved.revision = try Int64.fetchOne(db, sql: "SELECT generation FROM config_state WHERE id = 1") ?? 0
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO directory_settings
+                        (id, url, start_tls, ca_pem, base_dn, bind_dn, bind_password_sealed, key_id, flavour, cache_ttl_seconds, admin_group_dn, revision, updated_at)
+                    VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    saved.url, saved.startTLS, saved.caPEM, saved.baseDN, saved.bindDN, Data(saved.sealedBindPassword), saved.keyID,
+                    saved.flavour, saved.cacheTTLSeconds, saved.adminGroupDN, saved.revision, saved.updatedAt.timeIntervalSince1970,
+                ])
+            try Self.audit(audit, db)
+            return saved
+        }
+    }
+
+    public func deleteDirectorySettings(audit: AuditEntry) async throws -> Int64? {
+        try await self.write { db in
+            try db.execute(sql: "DELETE FROM directory_settings WHERE id = 1")
+            guard db.changesCount > 0 else { return nil }
+            try Self.bumpGeneration(db)
+            try Self.audit(audit, db)
+            return try Int64.fetchOne(db, sql: "SELECT generation FROM config_state WHERE id = 1") ?? 0
         }
     }
 

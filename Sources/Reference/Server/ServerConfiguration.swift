@@ -56,6 +56,15 @@ public struct ServerConfiguration: Sendable {
     /// Seconds before an idle connection (keep-alive or slow client) is closed.
     public var idleTimeoutSeconds: Int = 60
 
+    /// The key that encrypts the directory's bind password: base64 of 32 bytes. Defaults to the
+    /// `PRINTPLANE_DIRECTORY_KEY` environment variable; when nil or empty the key lives in
+    /// `DATA_DIR/directory.key` (0600, created when a password is first saved).
+    public var directoryKey: String? = ProcessInfo.processInfo.environment[DirectorySecretBox.environmentVariable]
+    /// The `Retry-After` range (seconds) of a check-in refused with 503 `directory_unavailable`.
+    public var directoryRetryAfterSeconds: ClosedRange<Int> = 30...60
+    /// Cache size, pool size and back-off of the directory lookups.
+    public var directoryOptions = DirectoryService.Options()
+
     /// The wall clock; tests inject a manual one to check expiry to the second.
     public var clock: @Sendable () -> Date = { Date() }
 

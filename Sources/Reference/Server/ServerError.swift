@@ -36,6 +36,8 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
         case signInThrottled = "sign_in_throttled"
         case signInUnavailable = "sign_in_unavailable"
         case invalidConfiguration = "invalid_configuration"
+        case directoryUnavailable = "directory_unavailable"
+        case directoryNotConfigured = "directory_not_configured"
         case `internal` = "internal_error"
     }
 
@@ -98,6 +100,13 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
     }
     /// Console sign-in could not be checked (e.g. the directory did not answer).
     public static func signInUnavailable(_ detail: String) -> ServerError { .init(.signInUnavailable, "Sign-in is unavailable: \(detail)", retryAfter: 30) }
+    /// The directory could not be asked and nothing is cached: the agent keeps its printers and
+    /// retries after `retryAfter` seconds.
+    public static func directoryUnavailable(retryAfter: Int, detail: String) -> ServerError {
+        .init(.directoryUnavailable, "The directory is unavailable: \(detail)", retryAfter: retryAfter)
+    }
+    /// A directory call with no directory configured.
+    public static let directoryNotConfigured = ServerError(.directoryNotConfigured, "No directory is configured; PUT /api/v1/admin/directory first.")
     /// A start-up problem: flags, files in the data directory, the listener.
     public static func invalidConfiguration(_ detail: String) -> ServerError { .init(.invalidConfiguration, detail) }
 
@@ -119,7 +128,8 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
         case .methodNotAllowed: return .methodNotAllowed
         case .conflict: return .conflict
         case .rangeNotSatisfiable: return .rangeNotSatisfiable
-        case .overloaded, .downloadsBusy: return .serviceUnavailable
+        case .overloaded, .downloadsBusy, .directoryUnavailable: return .serviceUnavailable
+        case .directoryNotConfigured: return .conflict
         case .internal, .invalidConfiguration: return .internalServerError
         }
     }

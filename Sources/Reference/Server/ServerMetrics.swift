@@ -22,6 +22,20 @@ public struct ServerMetrics: Sendable {
     let driverBytes: CoreMetrics.Counter
     let downloadsRefused: CoreMetrics.Counter
     let downloadsInFlight: CoreMetrics.Gauge
+    /// Lookups sent to the directory for check-ins (cache misses).
+    let directoryLookups: CoreMetrics.Counter
+    /// Of those, the ones that failed.
+    let directoryErrors: CoreMetrics.Counter
+    let directoryLookupDuration: CoreMetrics.Timer
+    /// Check-ins answered from fresh cached facts.
+    let directoryCacheHits: CoreMetrics.Counter
+    /// Check-ins that waited for another check-in's lookup of the same user and computer.
+    let directorySharedLookups: CoreMetrics.Counter
+    /// Check-ins answered from stale facts because the directory failed.
+    let directoryStaleServed: CoreMetrics.Counter
+    let directoryCacheEntries: CoreMetrics.Gauge
+    /// Check-ins answered 503 directory_unavailable.
+    let checkInsDirectoryUnavailable: CoreMetrics.Counter
 
     public init() {
         let registry = PrometheusCollectorRegistry()
@@ -42,6 +56,14 @@ public struct ServerMetrics: Sendable {
         self.driverBytes = CoreMetrics.Counter(label: "printplane_driver_bytes_total", factory: factory)
         self.downloadsRefused = CoreMetrics.Counter(label: "printplane_driver_downloads_refused_total", factory: factory)
         self.downloadsInFlight = CoreMetrics.Gauge(label: "printplane_driver_downloads_in_flight", factory: factory)
+        self.directoryLookups = CoreMetrics.Counter(label: "printplane_directory_lookups_total", factory: factory)
+        self.directoryErrors = CoreMetrics.Counter(label: "printplane_directory_lookup_errors_total", factory: factory)
+        self.directoryLookupDuration = CoreMetrics.Timer(label: "printplane_directory_lookup_duration_seconds", factory: factory)
+        self.directoryCacheHits = CoreMetrics.Counter(label: "printplane_directory_cache_hits_total", factory: factory)
+        self.directorySharedLookups = CoreMetrics.Counter(label: "printplane_directory_shared_lookups_total", factory: factory)
+        self.directoryStaleServed = CoreMetrics.Counter(label: "printplane_directory_stale_served_total", factory: factory)
+        self.directoryCacheEntries = CoreMetrics.Gauge(label: "printplane_directory_cache_entries", factory: factory)
+        self.checkInsDirectoryUnavailable = CoreMetrics.Counter(label: "printplane_checkin_directory_unavailable_total", factory: factory)
     }
 
     /// Counts one HTTP request by route and status.

@@ -43,6 +43,17 @@ public protocol Store: Sendable {
     /// Everything check-in planning needs, read in one transaction.
     func planningSnapshot() async throws -> PlanningSnapshot
 
+    // MARK: Directory (the bind password arrives sealed; the store never sees it in clear)
+    /// The directory settings (nil when none are configured) and the configuration generation
+    /// they were read at, in one transaction.
+    func directorySettings() async throws -> (settings: StoredDirectorySettings?, generation: Int64)
+    /// Replaces the directory settings and bumps the generation; returns the row as stored,
+    /// with its new ``StoredDirectorySettings/revision`` (the generation it bumped to).
+    func saveDirectorySettings(_ settings: StoredDirectorySettings, audit: AuditEntry) async throws -> StoredDirectorySettings
+    /// Removes the directory settings and bumps the generation; returns the new generation, or
+    /// nil when none were configured.
+    func deleteDirectorySettings(audit: AuditEntry) async throws -> Int64?
+
     // MARK: Jobs and reports
     /// Stores new records and ignores known job IDs, committing before it returns.
     func recordJobs(_ jobs: [JobRecord], agentID: AgentID, receivedAt: Date) async throws -> JobIngestResult
@@ -147,6 +158,13 @@ public struct AgentAuthentication: Sendable, Hashable {
     public var credentialRevoked: Bool
     /// The configuration generation at read time; plans are cached per generation.
     public var generation: Int64
+
+    public init(agentID: AgentID, hostname: String, credentialRevoked: Bool, generation: Int64) {
+        self.agentID = agentID
+        self.hostname = hostname
+        self.credentialRevoked = credentialRevoked
+        self.generation = generation
+    }
 }
 
 /// A network printer.
@@ -216,7 +234,69 @@ public struct PlanningSnapshot: Sendable {
     public var printers: [PrinterID: PrinterRecord]
     public var profiles: [ProfileID: ProfileRecord]
     public var drivers: [DriverID: DriverRecord]
-    public var assignments: [Assignment]
+    public var assignments: [Assignment] {
+        didSet { self.usesDirectoryTargets = Self.usesDirectory(self.assignments) }
+    }
+    /// Whether any assignment targets an AD group or OU, so planning needs directory facts
+    /// (worked out once per snapshot, not per check-in).
+    public private(set) var usesDirectoryTargets: Bool
+    /// The directory settings of this generation (so every server instance follows a change).
+    public var directory: StoredDirectorySettings?
+
+    public init(
+        generation: Int64, printers: [PrinterID: PrinterRecord], profiles: [ProfileID: ProfileRecord], drivers: [DriverID: DriverRecord],
+        assignments: [Assignment], directory: StoredDirectorySettings?
+    ) {
+        self.generation = generation
+        self.printers = printers
+        self.profiles = profiles
+        self.drivers = drivers
+        self.assignments = assignments
+        self.usesDirectoryTargets = Self.usesDirectory(assignments)
+        self.directory = directory
+    }
+
+    private static func usesDirectory(_ assignments: [Assignment]) -> Bool {
+        assignments.contains { $0.target.kind.needsDirectory }
+    }
+}
+
+/// The directory settings as stored: the bind password only as an AES-GCM box (see
+/// ``DirectorySecretBox``), never in clear.
+public struct StoredDirectorySettings: Sendable, Hashable {
+    public var url: String
+    public var startTLS: Bool
+    public var caPEM: String?
+    public var baseDN: String
+    public var bindDN: String
+    /// nonce ‖ ciphertext ‖ tag.
+    public var sealedBindPassword: [UInt8]
+    /// Which key sealed it (first 8 bytes of the key's SHA-256, hex).
+    public var keyID: String
+    public var flavour: String
+    public var cacheTTLSeconds: Int
+    public var adminGroupDN: String?
+    /// Changes with every save; set by the store (the configuration generation it bumped to).
+    public var revision: Int64
+    public var updatedAt: Date
+
+    public init(
+        url: String, startTLS: Bool, caPEM: String?, baseDN: String, bindDN: String, sealedBindPassword: [UInt8], keyID: String,
+        flavour: String, cacheTTLSeconds: Int, adminGroupDN: String?, revision: Int64 = 0, updatedAt: Date
+    ) {
+        self.url = url
+        self.startTLS = startTLS
+        self.caPEM = caPEM
+        self.baseDN = baseDN
+        self.bindDN = bindDN
+        self.sealedBindPassword = sealedBindPassword
+        self.keyID = keyID
+        self.flavour = flavour
+        self.cacheTTLSeconds = cacheTTLSeconds
+        self.adminGroupDN = adminGroupDN
+        self.revision = revision
+        self.updatedAt = updatedAt
+    }
 }
 
 /// What a batch did.

@@ -13,16 +13,16 @@ import Glibc
 /// ``lifetime``) and is always stopped by ``with(ldif:suffix:body:)``: SIGTERM, SIGKILL after five
 /// seconds. Nothing waits on it by blocking a thread: exit is seen through `terminationHandler`
 /// and polled with `Task.sleep`, and its output goes to a file, never a pipe.
-final class SlapdServer: @unchecked Sendable {
+package final class SlapdServer: @unchecked Sendable {
     /// The administrator slapd knows from its configuration (`rootdn`/`rootpw`), not from the data.
-    static let rootPassword = "slapd-root-secret"
-    static let lifetime = 600
+    package static let rootPassword = "slapd-root-secret"
+    package static let lifetime = 600
 
-    let directory: URL
-    let port: Int
-    let suffix: String
-    var rootDN: String { "CN=slapd-root,\(self.suffix)" }
-    var url: String { "ldap://127.0.0.1:\(self.port)" }
+    package let directory: URL
+    package let port: Int
+    package let suffix: String
+    package var rootDN: String { "CN=slapd-root,\(self.suffix)" }
+    package var url: String { "ldap://127.0.0.1:\(self.port)" }
     private let process: Process
     private let exit = ExitFlag()
 
@@ -33,13 +33,13 @@ final class SlapdServer: @unchecked Sendable {
         self.process = process
     }
 
-    struct Failed: Error, CustomStringConvertible {
-        var description: String
+    package struct Failed: Error, CustomStringConvertible {
+        package var description: String
     }
 
     /// Starts slapd with `ldif` loaded under `suffix`, runs `body`, and stops slapd afterwards
     /// whether `body` returned or threw.
-    static func with<Result>(ldif: String, suffix: String, body: (SlapdServer) async throws -> Result) async throws -> Result {
+    package static func with<Result>(ldif: String, suffix: String, body: (SlapdServer) async throws -> Result) async throws -> Result {
         let server = try await start(ldif: ldif, suffix: suffix)
         do {
             let result = try await body(server)
@@ -51,7 +51,7 @@ final class SlapdServer: @unchecked Sendable {
         }
     }
 
-    static func start(ldif: String, suffix: String) async throws -> SlapdServer {
+    package static func start(ldif: String, suffix: String) async throws -> SlapdServer {
         let slapd = try ExternalTool.path(of: "slapd")
         _ = try ExternalTool.path(of: "slapadd")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pp-slapd-\(UUID().uuidString)")
@@ -97,7 +97,7 @@ final class SlapdServer: @unchecked Sendable {
 
     /// SIGTERM (forwarded by `timeout`, which then sends SIGKILL after five seconds), waits
     /// for the exit, and removes the temporary directory.
-    func stop(removeFiles: Bool = true) async {
+    package func stop(removeFiles: Bool = true) async {
         if self.process.isRunning { self.process.terminate() }
         let deadline = ContinuousClock.now + .seconds(10)
         while !self.exit.isSet, ContinuousClock.now < deadline {
@@ -172,7 +172,7 @@ final class SlapdServer: @unchecked Sendable {
     }
 
     /// A port nobody listens on right now, found by binding port 0 on 127.0.0.1.
-    static func freePort() throws -> Int {
+    package static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failed(description: "socket() failed: errno \(errno)") }
         defer { close(fd) }
@@ -199,10 +199,10 @@ private final class ExitFlag: @unchecked Sendable {
 }
 
 /// What slapd needs to serve the simulated AD's directory.
-enum SlapdSchema {
+package enum SlapdSchema {
     /// The AD attribute types and classes the simulated directory uses, with AD's OIDs and the
     /// syntax and matching rules AD gives them (RFC 4517 names).
-    static let activeDirectory = """
+    package static let activeDirectory = """
         attributetype ( 1.2.840.113556.1.4.221 NAME 'sAMAccountName' EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
         attributetype ( 1.2.840.113556.1.4.656 NAME 'userPrincipalName' EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
         attributetype ( 1.2.840.113556.1.2.102 NAME 'memberOf' EQUALITY distinguishedNameMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 )
@@ -224,7 +224,7 @@ enum SlapdSchema {
 
     /// `ldif` with `userPassword: <password(sAMAccountName)>` added to every user entry: AD never
     /// shows one, but slapd checks simple binds against it, so the same binds work on both.
-    static func withPasswords(_ ldif: String, password: (String) -> String) -> String {
+    package static func withPasswords(_ ldif: String, password: (String) -> String) -> String {
         ldif.components(separatedBy: "\n\n").map { block -> String in
             guard block.contains("\nobjectClass: user\n"),
                   let line = block.split(separator: "\n").first(where: { $0.hasPrefix("sAMAccountName: ") }) else { return block }

@@ -3,20 +3,20 @@ import Testing
 
 /// Runs real peers (ldap-utils, slapd) with a hard timeout, so a hung tool fails the test
 /// instead of hanging it. A missing tool fails loudly with the command that installs it.
-enum ExternalTool {
-    struct Output {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+package enum ExternalTool {
+    package struct Output {
+        package var status: Int32
+        package var stdout: String
+        package var stderr: String
     }
 
-    struct Missing: Error, CustomStringConvertible {
-        var description: String
+    package struct Missing: Error, CustomStringConvertible {
+        package var description: String
     }
 
-    static let packages = ["setpriv": "util-linux", "tshark": "tshark", "ip": "iproute2", "openssl": "openssl", "curl": "curl", "ldapsearch": "ldap-utils", "ldapwhoami": "ldap-utils", "ldapexop": "ldap-utils", "slapd": "slapd", "slapadd": "slapd"]
+    package static let packages = ["setpriv": "util-linux", "tshark": "tshark", "ip": "iproute2", "openssl": "openssl", "curl": "curl", "ldapsearch": "ldap-utils", "ldapwhoami": "ldap-utils", "ldapexop": "ldap-utils", "slapd": "slapd", "slapadd": "slapd"]
 
-    static func path(of tool: String) throws -> String {
+    package static func path(of tool: String) throws -> String {
         for directory in ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"] {
             let candidate = "\(directory)/\(tool)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
@@ -25,7 +25,7 @@ enum ExternalTool {
     }
 
     /// Runs `tool` with `arguments`, killed after `timeout` seconds.
-    static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:], timeout: Int = 30) async throws -> Output {
+    package static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:], timeout: Int = 30) async throws -> Output {
         let executable = try self.path(of: tool)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pp-tool-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -59,13 +59,18 @@ enum ExternalTool {
 }
 
 /// Reads `ldapsearch -LLL -o ldif-wrap=no` output into entries (DN → attribute → values).
-enum LDIFReader {
-    struct Entry: Equatable {
-        var dn: String
-        var attributes: [String: [[UInt8]]]
+package enum LDIFReader {
+    package struct Entry: Equatable {
+        package var dn: String
+        package var attributes: [String: [[UInt8]]]
+
+        package init(dn: String, attributes: [String: [[UInt8]]]) {
+            self.dn = dn
+            self.attributes = attributes
+        }
     }
 
-    static func entries(_ text: String) -> [Entry] {
+    package static func entries(_ text: String) -> [Entry] {
         var entries: [Entry] = []
         for block in text.components(separatedBy: "\n\n") {
             var current: Entry?

@@ -8,8 +8,8 @@ import Testing
 
 /// Runs a simulated AD on 127.0.0.1 with free ports for the length of a test, inside a real
 /// ServiceGroup, and shuts it down gracefully afterwards.
-enum SimulatedADFixture {
-    static func configuration(users: Int = 300, groups: Int = 60, computers: Int = 40, seed: UInt64 = 42) -> SimulatedADConfiguration {
+package enum SimulatedADFixture {
+    package static func configuration(users: Int = 300, groups: Int = 60, computers: Int = 40, seed: UInt64 = 42) -> SimulatedADConfiguration {
         SimulatedADConfiguration(
             host: "127.0.0.1",
             port: 0,
@@ -20,7 +20,7 @@ enum SimulatedADFixture {
         )
     }
 
-    static func withServer<Result: Sendable>(
+    package static func withServer<Result: Sendable>(
         _ configuration: SimulatedADConfiguration = configuration(),
         _ body: (SimulatedADServer, SimulatedADServer.Addresses) async throws -> Result
     ) async throws -> Result {
@@ -45,19 +45,19 @@ enum SimulatedADFixture {
     }
 
     /// A temporary file holding `text`, removed by the caller.
-    static func temporaryFile(_ text: String, suffix: String = ".pem") throws -> String {
+    package static func temporaryFile(_ text: String, suffix: String = ".pem") throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("pp-\(UUID().uuidString)\(suffix)").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
-    static func clientConfiguration(_ server: SimulatedADServer, _ addresses: SimulatedADServer.Addresses, transport: LDAPClientConfiguration.Transport = .plain, operationTimeout: Duration = .seconds(10)) throws -> LDAPClientConfiguration {
+    package static func clientConfiguration(_ server: SimulatedADServer, _ addresses: SimulatedADServer.Addresses, transport: LDAPClientConfiguration.Transport = .plain, operationTimeout: Duration = .seconds(10)) throws -> LDAPClientConfiguration {
         let port = transport == .ldaps ? addresses.ldapsPort! : addresses.ldapPort
         let tls = try server.certificateAuthority!.clientTLSConfiguration()
         return LDAPClientConfiguration(host: "127.0.0.1", port: port, transport: transport, tls: tls, connectTimeout: .seconds(5), operationTimeout: operationTimeout)
     }
 
-    static func serviceAccount(_ directory: SimulatedDirectory) -> (name: String, password: String) {
+    package static func serviceAccount(_ directory: SimulatedDirectory) -> (name: String, password: String) {
         ("\(directory.netbiosName)\\svc-printplane", directory.password(for: "svc-printplane"))
     }
 }
