@@ -96,7 +96,8 @@ public struct PrintplaneServer: Service {
         self.routes = table.routes
         self.consoleRoutes = Console(
             operations: operations, sessions: ConsoleSessions(store: store, configuration: configuration, identity: identity),
-            authenticators: authenticators, throttle: LoginThrottle(clock: configuration.clock), configuration: configuration, logger: logger
+            authenticators: authenticators + [DirectoryConsoleAuthenticator(directory: directory)], throttle: LoginThrottle(clock: configuration.clock),
+            configuration: configuration, logger: logger
         ).register(on: router)
 
         let port = NIOLockedValueBox<Int?>(nil)
