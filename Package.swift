@@ -118,6 +118,7 @@ let package = Package(
             name: "PrintplaneServer",
             dependencies: [
                 "PrintplaneCore",
+                "PrintProtocols",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "NIOCore", package: "swift-nio"),
