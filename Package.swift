@@ -123,6 +123,7 @@ let package = Package(
             dependencies: [
                 "PrintplaneCore",
                 "LDAP",
+                "PrintProtocols",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "NIOCore", package: "swift-nio"),

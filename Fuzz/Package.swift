@@ -41,6 +41,13 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "FuzzIPP",
+            dependencies: [
+                .product(name: "PrintProtocols", package: "Printplane"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
             name: "FuzzLDAP",
             dependencies: [
                 .product(name: "LDAP", package: "Printplane"),

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Runs a real peer (curl, Chromium through Selenium) as a child process with a hard
 /// timeout. It waits through `terminationHandler` and collects output in a file, so no
 /// thread of the (2-thread) cooperative pool is ever blocked on the child.
@@ -47,4 +51,55 @@ enum ChildProcess {
         if status == 124 { Issue.record("\(path) did not finish within \(timeout)") }
         return Result(status: status, output: text)
     }
+
+    /// Starts a long-running `process` (a daemon a test talks to) from a fresh thread whose
+    /// signal mask is empty: Swift concurrency's threads block SIGINT and SIGTERM, and a
+    /// child inherits the spawning thread's mask, so a daemon started from a task would never
+    /// see the signal that stops it.
+    static func startWithSignalsUnblocked(_ process: Process) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let thread = Thread {
+                var empty = sigset_t()
+                sigemptyset(&empty)
+                pthread_sigmask(SIG_SETMASK, &empty, nil)
+                do {
+                    try process.run()
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.start()
+        }
+    }
+
+    struct Failed: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// A port nobody listens on right now, found by binding port 0 on 127.0.0.1.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failed(description: "socket() failed: errno \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        guard bound == 0 else { throw Failed(description: "bind() failed: errno \(errno)") }
+        let named = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        guard named == 0 else { throw Failed(description: "getsockname() failed: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Set once from `terminationHandler` (a Foundation thread), read from tasks.
+final class ExitFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    var isSet: Bool { self.lock.withLock { self.value } }
+    func set() { self.lock.withLock { self.value = true } }
 }

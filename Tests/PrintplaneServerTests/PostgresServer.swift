@@ -91,7 +91,7 @@ final class PostgresServer: @unchecked Sendable {
     private func launch(samePort: Bool = false) async throws {
         var lastLog = ""
         for _ in 0..<(samePort ? 1 : 3) {
-            let port = samePort ? self.port : try Self.freePort()
+            let port = samePort ? self.port : try ChildProcess.freePort()
             let log = self.directory.appendingPathComponent("postgres-\(port).log")
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             try Self.giveToPostgresUser(log)
@@ -103,7 +103,7 @@ final class PostgresServer: @unchecked Sendable {
                 in: self.directory, timeout: Self.lifetime, output: log)
             let exit = ExitFlag()
             process.terminationHandler = { _ in exit.set() }
-            try await Self.runWithSignalsUnblocked(process)
+            try await ChildProcess.startWithSignalsUnblocked(process)
             self.process = process
             self.exit = exit
             self.port = port
@@ -226,52 +226,6 @@ final class PostgresServer: @unchecked Sendable {
         }
         return (status, String(decoding: (try? Data(contentsOf: output)) ?? Data(), as: UTF8.self))
     }
-
-    /// Starts `process` from a fresh thread whose signal mask is empty: Swift concurrency's
-    /// threads block SIGINT and SIGTERM, and a child inherits the spawning thread's mask, so a
-    /// server started from a task would never see the signal that stops it.
-    private static func runWithSignalsUnblocked(_ process: Process) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let thread = Thread {
-                var empty = sigset_t()
-                sigemptyset(&empty)
-                pthread_sigmask(SIG_SETMASK, &empty, nil)
-                do {
-                    try process.run()
-                    continuation.resume()
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-            thread.start()
-        }
-    }
-
-    /// A port nobody listens on right now, found by binding port 0 on 127.0.0.1.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failed(description: "socket() failed: errno \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard bound == 0 else { throw Failed(description: "bind() failed: errno \(errno)") }
-        let named = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        guard named == 0 else { throw Failed(description: "getsockname() failed: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-}
-
-/// Set once from `terminationHandler` (a Foundation thread), read from tasks.
-final class ExitFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-
-    var isSet: Bool { self.lock.withLock { self.value } }
-    func set() { self.lock.withLock { self.value = true } }
 }
 
 /// Runs a ``PostgresStore`` on a new database of `server` for the length of `body`.

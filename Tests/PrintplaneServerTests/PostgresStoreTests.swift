@@ -53,7 +53,7 @@ struct PostgresStoreTests {
 
     @Test("a database that cannot be reached stops the server with the reason, in bounded time")
     func unreachableDatabase() async throws {
-        let port = try PostgresServer.freePort()  // nobody listens there
+        let port = try ChildProcess.freePort()  // nobody listens there
         var configuration = ServerConfiguration(dataDirectory: temporaryDirectory())
         configuration.port = 0
         configuration.databaseURL = "postgres://printplane:x@127.0.0.1:\(port)/printplane?sslmode=disable"

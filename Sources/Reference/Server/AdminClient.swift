@@ -119,12 +119,41 @@ public struct AdminClient: Sendable {
     }
 
     /// Creates a printer; `port` defaults to the protocol's port on the server.
-    public func createPrinter(name: String, address: String, protocol: PrinterProtocol, port: Int? = nil, queue: String? = nil, site: String? = nil, driverID: DriverID? = nil) async throws -> PrinterRecord {
+    public func createPrinter(
+        name: String, address: String, protocol: PrinterProtocol, port: Int? = nil, queue: String? = nil, location: String? = nil,
+        site: String? = nil, driverID: DriverID? = nil
+    ) async throws -> PrinterRecord {
         struct Body: Encodable {
-            var name: String, address: String, `protocol`: PrinterProtocol, port: Int?, queue: String?, site: String?, driverID: DriverID?
-            enum CodingKeys: String, CodingKey { case name, address, `protocol`, port, queue, site, driverID = "driver_id" }
+            var name: String, address: String, `protocol`: PrinterProtocol, port: Int?, queue: String?, location: String?, site: String?, driverID: DriverID?
+            enum CodingKeys: String, CodingKey { case name, address, `protocol`, port, queue, location, site, driverID = "driver_id" }
         }
-        return try await self.call(.POST, "/api/v1/admin/printers", body: Body(name: name, address: address, protocol: `protocol`, port: port, queue: queue, site: site, driverID: driverID))
+        return try await self.call(
+            .POST, "/api/v1/admin/printers",
+            body: Body(name: name, address: address, protocol: `protocol`, port: port, queue: queue, location: location, site: site, driverID: driverID))
+    }
+
+    /// Every printer, by name.
+    public func listPrinters() async throws -> [PrinterRecord] {
+        let items: Items<PrinterRecord> = try await self.call(.GET, "/api/v1/admin/printers", body: Optional<Int>.none)
+        return items.items
+    }
+
+    /// Every driver package's record.
+    public func listDrivers() async throws -> [DriverRecord] {
+        let items: Items<DriverRecord> = try await self.call(.GET, "/api/v1/admin/drivers", body: Optional<Int>.none)
+        return items.items
+    }
+
+    /// Every profile.
+    public func listProfiles() async throws -> [ProfileRecord] {
+        let items: Items<ProfileRecord> = try await self.call(.GET, "/api/v1/admin/profiles", body: Optional<Int>.none)
+        return items.items
+    }
+
+    /// Every assignment.
+    public func listAssignments() async throws -> [Assignment] {
+        let items: Items<Assignment> = try await self.call(.GET, "/api/v1/admin/assignments", body: Optional<Int>.none)
+        return items.items
     }
 
     /// Points a printer at another driver: publishing a new version.
