@@ -314,6 +314,10 @@ let package = Package(
             name: "PrintplaneAgentTests",
             dependencies: [
                 "PrintplaneAgent",
+                "PrintplaneTestSupport",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 "PrintplaneServer",
                 "PrintplaneCore",
                 "PrintProtocols",

@@ -21,8 +21,10 @@ public struct DriverCacheConfiguration: Sendable {
     public var maxConcurrentDownloads: Int = 256
     /// How often the signed manifests (and the registration) are fetched from the cloud.
     public var manifestRefreshInterval: Duration = .seconds(60)
-    /// A request for a digest the last list did not name refreshes the list, at most this often.
-    public var unknownDigestRefreshInterval: Duration = .seconds(5)
+    /// A request for a digest the last list did not name (a driver just published) refreshes
+    /// the list, but lists are fetched at most this often: a stream of made-up digests costs
+    /// the cloud one small call per interval.
+    public var unknownDigestRefreshInterval: Duration = .seconds(1)
     /// How long a request waits for a package being fetched from the cloud before it is
     /// answered 503 with `Retry-After` (the fetch goes on).
     public var missWait: Duration = .seconds(20)
@@ -34,6 +36,10 @@ public struct DriverCacheConfiguration: Sendable {
     public var certificateRetry: Duration = .seconds(5)
     /// Read timeout of the cloud connection.
     public var upstreamTimeout: TimeAmount = .seconds(60)
+    /// How long a connection to the cloud may take (refused connections are retried until then).
+    public var upstreamConnectTimeout: TimeAmount = .seconds(10)
+    /// Attempts per package fetch from the cloud (cuts resume with `Range`; `503`s are waited out).
+    public var upstreamAttempts: Int = 4
     /// Seconds before an idle agent connection is closed.
     public var idleTimeoutSeconds: Int = 60
 

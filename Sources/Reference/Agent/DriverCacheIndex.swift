@@ -22,6 +22,9 @@ final class DriverCacheIndex: Sendable {
         var refusal: DriverCacheError?
         var lastRefresh: ContinuousClock.Instant?
         var lastRefreshAttempt: ContinuousClock.Instant?
+        /// When the latest refresh began (so a request knows whether a list could name a
+        /// driver published after it arrived).
+        var lastRefreshStart: ContinuousClock.Instant?
         var lastRefreshError: String?
         var lastRefreshDate: Date?
     }
@@ -82,6 +85,12 @@ final class DriverCacheIndex: Sendable {
             }
         }
         return dropped
+    }
+
+    /// Notes that a refresh begins.
+    func refreshStarting() {
+        let now = ContinuousClock.now
+        self.state.withLockedValue { $0.lastRefreshStart = now }
     }
 
     /// Notes a refresh attempt and its outcome.
@@ -169,13 +178,6 @@ final class DriverCacheIndex: Sendable {
 
     var refusal: DriverCacheError? { self.state.withLockedValue { $0.refusal } }
 
-    /// Whether the list is older than `age` (or was never fetched), judged by the last attempt
-    /// so an unreachable cloud is not asked again for every request.
-    func listIsStale(olderThan age: Duration) -> Bool {
-        let now = ContinuousClock.now
-        return self.state.withLockedValue { state in
-            guard let attempt = state.lastRefreshAttempt else { return true }
-            return now - attempt > age
-        }
-    }
+    /// When the latest refresh began, if any did.
+    var lastRefreshStart: ContinuousClock.Instant? { self.state.withLockedValue { $0.lastRefreshStart } }
 }

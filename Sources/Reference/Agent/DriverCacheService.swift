@@ -127,7 +127,8 @@ public final class DriverCacheService: Service {
         let http: any AgentHTTPTransport
         switch self.link {
         case .own(let caPEM):
-            let transport = try HTTPClientTransport(caPEM: caPEM, timeout: self.configuration.upstreamTimeout, maxConnectionsPerHost: 4)
+            let transport = try HTTPClientTransport(
+                caPEM: caPEM, timeout: self.configuration.upstreamTimeout, maxConnectionsPerHost: 4, connectTimeout: self.configuration.upstreamConnectTimeout)
             (own, http) = (transport, transport)
         case .shared(let transport):
             (own, http) = (nil, transport)
@@ -135,7 +136,8 @@ public final class DriverCacheService: Service {
         do {
             let upstream = CloudDriverCacheUpstream(
                 http: http, identity: self.identity, publicKey: self.publicKey, store: try FileDriverStore(directory: self.configuration.driversDirectory),
-                observer: UpstreamObserver(metrics: self.metrics, logger: self.logger), logger: self.logger)
+                observer: UpstreamObserver(metrics: self.metrics, logger: self.logger), logger: self.logger,
+                attempts: self.configuration.upstreamAttempts)
             self.upstreamBox.withLockedValue { $0 = upstream }
             try await self.serve()
         } catch {
@@ -186,7 +188,8 @@ public final class DriverCacheService: Service {
                 group.addTask {
                     switch job {
                     case .refresh:
-                        await self.refresh()
+                        let outcome = await self.refresh()
+                        self.fetches.finish(Self.listKey, outcome)
                     case .fetch(let sha256):
                         await self.fetch(sha256)
                     }
@@ -252,13 +255,15 @@ public final class DriverCacheService: Service {
     }
 
     /// Fetches the list; a refusal stops all serving (and is logged once, loudly).
-    func refresh() async {
+    @discardableResult
+    func refresh() async -> DriverCacheFetches.Outcome {
+        self.index.refreshStarting()
         let wasRefused = self.index.refusal != nil
         do {
             let list = try await (try self.upstream).manifests()
             self.index.apply(list)
             self.index.refreshed(error: nil)
-            self.fetches.finish(Self.listKey, .done(0))
+            return .done(0)
         } catch {
             let failure = error as? DriverCacheError ?? .cloud("\(error)")
             self.index.refreshed(error: failure)
@@ -267,7 +272,7 @@ public final class DriverCacheService: Service {
             } else if !failure.isRefusal {
                 self.logger.warning("cannot refresh the driver list; serving what is verified on disk", metadata: ["printplane.error": "\(failure)"])
             }
-            self.fetches.finish(Self.listKey, .failed(failure.description))
+            return .failed(failure.description)
         }
     }
 
@@ -298,6 +303,7 @@ public final class DriverCacheService: Service {
     // MARK: Requests
 
     func download(_ request: Request, _ context: DriverCacheRequestContext) async -> Response {
+        let arrival = ContinuousClock.now
         let sha256 = context.parameters.get("sha256") ?? ""
         guard DriverManifest.isSHA256Hex(sha256) else {
             return JSONAnswer.error(status: .badRequest, reason: "invalid_digest", message: "A driver is addressed by 64 lowercase hex characters of its SHA-256.")
@@ -308,10 +314,7 @@ public final class DriverCacheService: Service {
             return self.send(request, context, sha256: sha256, size: size)
         }
         if self.index.manifest(sha256) == nil {
-            if self.index.listIsStale(olderThan: self.configuration.unknownDigestRefreshInterval) {
-                let sink = self.jobSink
-                _ = await self.fetches.wait(for: Self.listKey, timeout: self.configuration.missWait) { _ in sink.yield(.refresh) }
-            }
+            await self.awaitListing(sha256, arrival: arrival)
             if let refusal = self.index.refusal { return Self.refused(refusal) }
             guard self.index.manifest(sha256) != nil else {
                 self.metrics.update { $0.unknownDigests += 1 }
@@ -337,6 +340,26 @@ public final class DriverCacheService: Service {
             return JSONAnswer.error(status: .badGateway, reason: "upstream_failed", message: "The cache could not fetch and verify this driver: \(reason)")
         case .gaveUp:
             return JSONAnswer.error(status: .serviceUnavailable, reason: "fetching", message: "The cache is fetching this driver from the cloud; retry shortly.", retryAfter: 5)
+        }
+    }
+
+    /// Waits until a list fetched after `arrival` has been seen (a driver published a moment
+    /// ago is then listed), joining a refresh in flight and starting at most one per
+    /// ``DriverCacheConfiguration/unknownDigestRefreshInterval``. Gives up after `missWait`.
+    private func awaitListing(_ sha256: String, arrival: ContinuousClock.Instant) async {
+        let deadline = arrival + self.configuration.missWait
+        let sink = self.jobSink
+        for _ in 0..<3 {
+            if self.index.manifest(sha256) != nil || self.index.refusal != nil { return }
+            if let started = self.index.lastRefreshStart, started >= arrival, !self.fetches.isRunning(Self.listKey) { return }
+            if let started = self.index.lastRefreshStart, !self.fetches.isRunning(Self.listKey) {
+                let next = started + self.configuration.unknownDigestRefreshInterval
+                if next > deadline { return }
+                if next > .now { try? await Task.sleep(until: next, clock: .continuous) }
+            }
+            let left = deadline - .now
+            guard left > .zero else { return }
+            _ = await self.fetches.wait(for: Self.listKey, timeout: left) { _ in sink.yield(.refresh) }
         }
     }
 

@@ -25,6 +25,8 @@ struct CloudDriverCacheUpstream: DriverCacheUpstream {
     let store: FileDriverStore
     let observer: any AgentObserver
     let logger: Logger
+    /// Attempts per fetch (``DriverFetcher/attemptsPerSource``).
+    var attempts = 4
 
     func manifests() async throws -> DriverCacheManifests {
         let (head, body) = try await self.call(.get, "/api/v1/cache/manifests", body: nil)
@@ -37,9 +39,10 @@ struct CloudDriverCacheUpstream: DriverCacheUpstream {
     }
 
     func fetch(_ manifest: SignedDriverManifest) async throws -> StoredDriver {
-        let fetcher = DriverFetcher(
+        var fetcher = DriverFetcher(
             http: self.http, store: self.store, clock: SystemAgentClock(), observer: self.observer, logger: self.logger,
             identity: self.identity, publicKey: self.publicKey)
+        fetcher.attemptsPerSource = max(1, self.attempts)
         let sha256 = manifest.manifest.sha256
         let (stored, _) = try await fetcher.ensure(PlannedDriver(id: DriverID(sha256), manifest: manifest, sources: ["/api/v1/drivers/\(sha256)"]))
         return stored
