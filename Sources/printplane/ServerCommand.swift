@@ -75,6 +75,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-driver-mb"), help: "Largest driver package accepted, in MiB.")
     var maxDriverMiB: Int = 512
 
+    @Option(name: .customLong("held-job-ttl"), help: "Hours a held (pull-print) job waits for release at most before it expires.")
+    var heldJobTTLHours: Double = 24
+
+    @Option(name: .customLong("max-long-polls"), help: "Agents' release long-polls held open at once; more get 503 + Retry-After.")
+    var maxLongPolls: Int = 10_000
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -95,6 +101,10 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.checkInHardRate = self.hardRate
         configuration.maxConcurrentDownloads = self.maxDownloads
         configuration.maxDriverBytes = Int64(self.maxDriverMiB) * 1024 * 1024
+        guard self.heldJobTTLHours > 0, self.heldJobTTLHours <= 24 * 30 else { throw ValidationError("--held-job-ttl must be more than 0 and at most 720 hours") }
+        configuration.heldJobTTL = .seconds(Int64(self.heldJobTTLHours * 3600))
+        guard self.maxLongPolls >= 1 else { throw ValidationError("--max-long-polls must be at least 1") }
+        configuration.maxLongPolls = self.maxLongPolls
 
         var logger = Logger(label: "printplane.server")
         logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info

@@ -20,13 +20,22 @@ public struct PrintplaneServer: Service {
     public let routes: [(method: String, path: String)]
     private let application: Application<RouterResponder<ServerRequestContext>>
     private let port: NIOLockedValueBox<Int?>
+    /// The long-polls waiting for releases on this instance.
+    let hub: ReleaseHub
+    private let logger: Logger
 
     /// Builds the server: creates or loads the data directory's identity, opens the
     /// store (unless one is given) and wires the routes. Nothing listens until ``run()``.
     ///
     /// With a PostgreSQL database, run ``supportingServices`` in the same `ServiceGroup`,
     /// before the server (`supportingServices + [server]`).
-    public static func build(configuration: ServerConfiguration, logger: Logger, store: (any Store)? = nil) throws -> PrintplaneServer {
+    ///
+    /// The user API (pull-print release) accepts the admin key acting for a named user
+    /// (``AdminKeyUserAuthenticator``), then asks each of `userAuthenticators` in order: the
+    /// place a directory (AD) password check plugs in.
+    public static func build(
+        configuration: ServerConfiguration, logger: Logger, store: (any Store)? = nil, userAuthenticators: [any UserAuthenticator] = []
+    ) throws -> PrintplaneServer {
         let identity = try ServerIdentity.loadOrCreate(configuration: configuration, logger: logger)
         let opened: any Store
         if let store {
@@ -41,22 +50,33 @@ public struct PrintplaneServer: Service {
                 logger.notice("database: PostgreSQL", metadata: ["printplane.database": "\(settings)"])
             }
         }
-        return try PrintplaneServer(configuration: configuration, identity: identity, store: opened, logger: logger)
+        return try PrintplaneServer(
+            configuration: configuration, identity: identity, store: opened,
+            userAuthenticators: [AdminKeyUserAuthenticator(identity: identity)] + userAuthenticators, logger: logger)
     }
 
     /// What must run beside the server, started before it and stopped after it: the
-    /// PostgreSQL connection pool (empty for SQLite). A `ServiceGroup` stops services in
-    /// reverse order, so in-flight requests finish while the database is still there.
+    /// PostgreSQL connection pool (for PostgreSQL), the held-job expiry sweep, and the feed
+    /// that brings releases made through other instances (for a shared store). A
+    /// `ServiceGroup` stops services in reverse order, so in-flight requests finish while the
+    /// database is still there.
     public var supportingServices: [any Service] {
-        (self.store as? PostgresStore).map { [$0] } ?? []
+        var services = [any Service]()
+        if let postgres = self.store as? PostgresStore { services.append(postgres) }
+        services.append(HeldJobExpiryService(store: self.store, interval: self.configuration.heldJobSweepInterval, clock: self.configuration.clock, logger: self.logger))
+        if let feed = self.store as? any ReleaseFeed { services.append(ReleaseFeedService(feed: feed, hub: self.hub, logger: self.logger)) }
+        return services
     }
 
-    private init(configuration: ServerConfiguration, identity: ServerIdentity, store: any Store, logger: Logger) throws {
+    private init(configuration: ServerConfiguration, identity: ServerIdentity, store: any Store, userAuthenticators: [any UserAuthenticator], logger: Logger) throws {
         self.configuration = configuration
         self.identity = identity
         self.store = store
+        self.logger = logger
         let metrics = ServerMetrics()
         self.metrics = metrics
+        let hub = ReleaseHub(limit: configuration.maxLongPolls)
+        self.hub = hub
         let planner = CheckInPlanner(store: store)
         let repository = DriverRepository(
             directory: (configuration.dataDirectory as NSString).appendingPathComponent("drivers"), maxBytes: configuration.maxDriverBytes,
@@ -68,8 +88,9 @@ public struct PrintplaneServer: Service {
         AgentAPI(
             configuration: configuration, identity: identity, store: store, planner: planner,
             shedder: LoadShedder(softRate: configuration.checkInSoftRate, hardRate: configuration.checkInHardRate, clock: configuration.clock),
-            downloads: DownloadLimiter(limit: configuration.maxConcurrentDownloads), repository: repository, metrics: metrics
+            downloads: DownloadLimiter(limit: configuration.maxConcurrentDownloads), repository: repository, metrics: metrics, hub: hub
         ).register(on: table)
+        UserAPI(configuration: configuration, store: store, authenticators: userAuthenticators, hub: hub, metrics: metrics).register(on: table)
         AdminAPI(configuration: configuration, identity: identity, store: store, planner: planner, repository: repository).register(on: table)
         OpsAPI(store: store, metrics: metrics).register(on: table)
         self.routes = table.routes
@@ -94,8 +115,14 @@ public struct PrintplaneServer: Service {
         )
     }
 
+    /// Serves until graceful shutdown. Then release long-polls answer at once (204) instead of
+    /// holding the drain up for their wait, and in-flight requests complete.
     public func run() async throws {
-        try await self.application.run()
+        try await withGracefulShutdownHandler {
+            try await self.application.run()
+        } onGracefulShutdown: {
+            self.hub.shutDown()
+        }
     }
 
     /// The bound port once listening (useful with port 0), else `nil`.

@@ -32,6 +32,11 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
         case downloadsBusy = "downloads_busy"
         case badRequest = "bad_request"
         case invalidConfiguration = "invalid_configuration"
+        case directoryNotConfigured = "directory_not_configured"
+        case invalidCredentials = "invalid_credentials"
+        case heldJobExpired = "held_job_expired"
+        case heldJobNotHeld = "held_job_not_held"
+        case longPollsBusy = "long_polls_busy"
         case `internal` = "internal_error"
     }
 
@@ -84,6 +89,19 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
     public static func overloaded(retryAfter: Int) -> ServerError { .init(.overloaded, "The server is shedding load; retry later.", retryAfter: retryAfter) }
     public static func downloadsBusy(retryAfter: Int) -> ServerError { .init(.downloadsBusy, "Too many driver downloads are in progress; retry later.", retryAfter: retryAfter) }
     public static func badRequest(_ detail: String) -> ServerError { .init(.badRequest, detail) }
+    /// HTTP Basic credentials on the user API, with no directory to check them against.
+    public static let directoryNotConfigured = ServerError(
+        .directoryNotConfigured, "No directory is configured to check user passwords; use the admin key with ?user= (or X-Printplane-User) instead.")
+    /// A user's name or password is wrong (never says which).
+    public static let invalidCredentials = ServerError(.invalidCredentials, "The user name or password is wrong.")
+    /// A release of a held job past its expiry.
+    public static func heldJobExpired(_ detail: String) -> ServerError { .init(.heldJobExpired, detail) }
+    /// A release or cancel of a job that is no longer held (already released, printed, cancelled…).
+    public static func heldJobNotHeld(_ detail: String) -> ServerError { .init(.heldJobNotHeld, detail) }
+    /// More release long-polls than the server holds at once.
+    public static func longPollsBusy(retryAfter: Int) -> ServerError {
+        .init(.longPollsBusy, "Too many agents are waiting for releases on this server; retry later (check-ins still carry releases).", retryAfter: retryAfter)
+    }
     /// A start-up problem: flags, files in the data directory, the listener.
     public static func invalidConfiguration(_ detail: String) -> ServerError { .init(.invalidConfiguration, detail) }
 
@@ -91,7 +109,7 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
     public var status: HTTPResponse.Status {
         switch self.code {
         case .tokenExpired, .tokenRevoked, .tokenExhausted, .tokenUnknown, .credentialMissing, .credentialMalformed,
-            .credentialUnknown, .credentialRevoked, .adminKeyInvalid:
+            .credentialUnknown, .credentialRevoked, .adminKeyInvalid, .directoryNotConfigured, .invalidCredentials:
             return .unauthorized
         case .malformedJSON, .invalidField, .invalidDigest, .invalidDriverName, .badRequest: return .badRequest
         case .unsupportedMediaType: return .unsupportedMediaType
@@ -99,9 +117,9 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
         case .headerTooLarge: return .init(code: 431, reasonPhrase: "Request Header Fields Too Large")
         case .notFound: return .notFound
         case .methodNotAllowed: return .methodNotAllowed
-        case .conflict: return .conflict
+        case .conflict, .heldJobExpired, .heldJobNotHeld: return .conflict
         case .rangeNotSatisfiable: return .rangeNotSatisfiable
-        case .overloaded, .downloadsBusy: return .serviceUnavailable
+        case .overloaded, .downloadsBusy, .longPollsBusy: return .serviceUnavailable
         case .internal, .invalidConfiguration: return .internalServerError
         }
     }

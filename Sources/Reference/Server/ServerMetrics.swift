@@ -22,6 +22,9 @@ public struct ServerMetrics: Sendable {
     let driverBytes: CoreMetrics.Counter
     let downloadsRefused: CoreMetrics.Counter
     let downloadsInFlight: CoreMetrics.Gauge
+    let heldJobsRegistered: CoreMetrics.Counter
+    let heldJobsReleased: CoreMetrics.Counter
+    let longPollsRefused: CoreMetrics.Counter
 
     public init() {
         let registry = PrometheusCollectorRegistry()
@@ -42,6 +45,9 @@ public struct ServerMetrics: Sendable {
         self.driverBytes = CoreMetrics.Counter(label: "printplane_driver_bytes_total", factory: factory)
         self.downloadsRefused = CoreMetrics.Counter(label: "printplane_driver_downloads_refused_total", factory: factory)
         self.downloadsInFlight = CoreMetrics.Gauge(label: "printplane_driver_downloads_in_flight", factory: factory)
+        self.heldJobsRegistered = CoreMetrics.Counter(label: "printplane_held_jobs_registered_total", factory: factory)
+        self.heldJobsReleased = CoreMetrics.Counter(label: "printplane_held_jobs_released_total", factory: factory)
+        self.longPollsRefused = CoreMetrics.Counter(label: "printplane_release_long_polls_refused_total", factory: factory)
     }
 
     /// Counts one HTTP request by route and status.

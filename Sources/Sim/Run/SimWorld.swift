@@ -509,8 +509,8 @@ final class SimWorld: Sendable {
                 }
                 running += 1
                 group.addTask {
-                    let depth = (try? await virtual.agent.environment.outbox.depth()) ?? 0
-                    guard depth > 0 else { return 0 }
+                    let depth = await virtual.agent.pendingUploads()
+                    guard depth != 0 else { return 0 }
                     let start = ContinuousClock.now
                     let result = await virtual.agent.uploadOutbox()
                     self.recorder.record(.jobUpload, intendedStart: start, error: result.stoppedBy.map { _ in "upload_stopped" })
