@@ -61,7 +61,7 @@ final class RestartableServer: @unchecked Sendable {
         self.configure(&configuration)
         let logger = testLogger("printplane.server.test")
         let server = try PrintplaneServer.build(configuration: configuration, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
+        let group = ServiceGroup(configuration: .init(services: server.supportingServices + [server], logger: logger))
         let task = Task { try await group.run() }
         let port = try await server.waitUntilListening()
         self.lock.withLock {

@@ -94,6 +94,16 @@ struct TestServer {
     func postJobs(_ credential: String, _ jobs: [JobRecord]) async throws -> TestResponse {
         try await self.request(.POST, "/api/v1/agent/jobs", body: self.json(JobBatch(jobs: jobs)), bearer: credential)
     }
+
+    func registerHeld(_ credential: String, _ jobs: [HeldJobRegistration]) async throws -> TestResponse {
+        try await self.request(.POST, "/api/v1/agent/held-jobs", body: self.json(HeldJobBatch(jobs: jobs)), bearer: credential)
+    }
+
+    /// A user-API call made with the admin key acting for `user`.
+    func asUser(_ user: String, _ method: HTTPMethod, _ path: String, json body: [String: Any]? = nil) async throws -> TestResponse {
+        let data = try body.map { try JSONSerialization.data(withJSONObject: $0) }
+        return try await self.request(method, path, headers: [("X-Printplane-User", user)], body: data, bearer: self.adminKey)
+    }
 }
 
 /// Makes an HTTP client that trusts only `caPEM`.
@@ -120,6 +130,7 @@ func temporaryDirectory() -> String {
 func withTestServer<T: Sendable>(
     dataDirectory: String? = nil,
     store: (any Store)? = nil,
+    userAuthenticators: [any UserAuthenticator] = [],
     trustPEM: String? = nil,
     configure: (inout ServerConfiguration) -> Void = { _ in },
     _ body: (TestServer) async throws -> T
@@ -131,7 +142,7 @@ func withTestServer<T: Sendable>(
     configure(&configuration)
     var logger = Logger(label: "printplane.server.test")
     logger.logLevel = .warning
-    let server = try PrintplaneServer.build(configuration: configuration, logger: logger, store: store)
+    let server = try PrintplaneServer.build(configuration: configuration, logger: logger, store: store, userAuthenticators: userAuthenticators)
     let group = ServiceGroup(configuration: .init(services: server.supportingServices + [server], logger: logger))
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }

@@ -42,7 +42,7 @@ struct ReleaseFeedService: Service {
                 let count = failures.withLockedValue { $0 += 1; return $0 }
                 let ceiling = min(30.0, Double(1 << min(count, 5)))
                 let wait = Double.random(in: 0...ceiling)
-                self.logger.warning("release feed broke; following again", metadata: ["printplane.error": "\(error)", "printplane.retry_in": "\(wait)s"])
+                self.logger.warning("release feed broke; following again", metadata: ["printplane.error": "\(String(reflecting: error))", "printplane.retry_in": "\(wait)s"])
                 try? await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
             }
         }
