@@ -42,6 +42,9 @@ final class RestartableServer: @unchecked Sendable {
     private let lock = NIOLock()
     private var port = 0
     private var running: (group: ServiceGroup, task: Task<Void, Error>)?
+    /// The server while it runs.
+    var current: PrintplaneServer? { self.lock.withLock { self.running == nil ? nil : self.built } }
+    private var built: PrintplaneServer?
     var clock: @Sendable () -> Date = { Date() }
     var configure: @Sendable (inout ServerConfiguration) -> Void = { _ in }
 
@@ -67,6 +70,7 @@ final class RestartableServer: @unchecked Sendable {
         self.lock.withLock {
             self.port = port
             self.running = (group, task)
+            self.built = server
         }
     }
 
