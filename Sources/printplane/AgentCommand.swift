@@ -109,12 +109,16 @@ struct AgentCommand: AsyncParsableCommand {
 
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the agent daemon: check-ins, driver installs, outbox upload.",
+            abstract: "Run the agent daemon: check-ins, driver installs, outbox upload, releases.",
             discussion: """
                 Checks in at start, on every `printplane agent login USER`, and when the
                 server's next_checkin_seconds comes; obeys Retry-After; backs off with full
                 jitter on errors; stops (exit 1) with a clear log line if the server refuses
                 the credential. SIGTERM or Ctrl-C shut it down gracefully.
+
+                It keeps one long-poll open for releases of held jobs and prints each one
+                at the printer it was released to as soon as the server says so; it
+                registers held jobs with the server and deletes expired ones.
 
                 Example:
                   printplane agent run --state-dir ./agent1 --log-level debug
@@ -163,14 +167,16 @@ struct AgentCommand: AsyncParsableCommand {
                 daemon uploads it later. Exit code 1 if the printer did not take the job (the
                 failed job is still reported as failed).
 
-                With --hold the job stays in the local spool for pull printing: only its metadata
-                goes to the server, and the running daemon prints it at the printer the user
-                releases it to (`printplane release print`), or deletes it when it expires
-                (--hold-hours, default 24; the server may keep it for less).
+                With --hold the job stays in the local spool for pull printing: only its
+                metadata goes to the server, and the running daemon prints it at the
+                printer the user releases it to (`printplane release print`), or deletes
+                it when it expires (--hold-hours, default 24; the server may keep it for
+                less).
 
                 Examples:
                   printplane agent print --state-dir ./agent1 --printer "Floor 2" report.pdf
-                  printplane agent print --state-dir ./agent1 --printer "Floor 2" --hold payslips.ps
+                  printplane agent print --state-dir ./agent1 --printer "Floor 2" \\
+                      --hold payslips.ps
                 """)
 
         @OptionGroup var state: StateDirectory

@@ -13,24 +13,25 @@ struct ReleaseCommand: AsyncParsableCommand {
         commandName: "release",
         abstract: "List, release and cancel your held print jobs (pull printing).",
         discussion: """
-            A job printed with `printplane agent print --hold` stays in the workstation's spool;
-            the server only has its metadata. `release print` names the printer to print it
-            on, any printer the server knows (not only the one it was held for); the agent
-            holding the document prints it there at once. Jobs expire after 24 h (the server's
-            --held-job-ttl).
+            A job printed with `printplane agent print --hold` stays in the
+            workstation's spool; the server only has its metadata. `release print`
+            names the printer to print it on: any printer the server knows, not only
+            the one it was held for. The agent holding the document prints it there
+            at once. Jobs expire after 24 h (the server's --held-job-ttl).
 
-            Authenticate either as an admin acting for a user (--admin-key-file and --user), or
-            as the user with a password (--user, and --password-file or a prompt), which the
-            server checks against its directory. Everything goes over HTTPS, trusting only
-            --ca-file.
+            Authenticate as an admin acting for a user (--admin-key-file and --user),
+            or as the user with a password (--user, and --password-file or a prompt),
+            which the server checks against its directory. Everything goes over
+            HTTPS, trusting only --ca-file.
 
             Examples:
-              printplane release list   --server https://127.0.0.1:8443 --ca-file ./pp/ca.pem \\
-                  --admin-key-file ./pp/admin.key --user alice
-              printplane release print  --server https://127.0.0.1:8443 --ca-file ./pp/ca.pem \\
-                  --admin-key-file ./pp/admin.key --user alice 3f2c9e… --printer "Floor 2"
-              printplane release cancel --server https://127.0.0.1:8443 --ca-file ./pp/ca.pem \\
-                  --user alice --password-file ~/.pp-password 3f2c9e…
+              printplane release list --server https://127.0.0.1:8443 \\
+                  --ca-file ./pp/ca.pem --admin-key-file ./pp/admin.key --user alice
+              printplane release print --server https://127.0.0.1:8443 \\
+                  --ca-file ./pp/ca.pem --admin-key-file ./pp/admin.key \\
+                  --user alice 3f2c9e… --printer "Floor 2"
+              printplane release cancel --server https://127.0.0.1:8443 \\
+                  --ca-file ./pp/ca.pem --user alice --password-file ~/.pp-pw 3f2c9e…
             """,
         subcommands: [List.self, PrintJob.self, Cancel.self]
     )
@@ -106,11 +107,13 @@ struct ReleaseCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List your held jobs, newest first.",
             discussion: """
-                Shows held and released jobs (--all: also printed, failed, expired and cancelled ones).
+                Shows held and released jobs (--all: also printed, failed, expired and
+                cancelled ones).
 
                 Example:
-                  printplane release list --server https://127.0.0.1:8443 --ca-file ./pp/ca.pem \\
-                      --admin-key-file ./pp/admin.key --user alice --all
+                  printplane release list --server https://127.0.0.1:8443 \\
+                      --ca-file ./pp/ca.pem --admin-key-file ./pp/admin.key \\
+                      --user alice --all
                 """)
 
         @OptionGroup var connection: Connection
@@ -129,15 +132,16 @@ struct ReleaseCommand: AsyncParsableCommand {
     struct PrintJob: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "print",
-            abstract: "Release a held job to a printer of your choice; the agent prints it there at once.",
+            abstract: "Release a held job to a printer of your choice; it prints there at once.",
             discussion: """
                 The printer is any printer the server knows, by name (--printer) or ID
                 (--printer-id). The workstation that holds the job sends it straight to that
                 printer; the document never passes through the server.
 
                 Example:
-                  printplane release print --server https://127.0.0.1:8443 --ca-file ./pp/ca.pem \\
-                      --admin-key-file ./pp/admin.key --user alice 3f2c9e… --printer "Floor 2"
+                  printplane release print --server https://127.0.0.1:8443 \\
+                      --ca-file ./pp/ca.pem --admin-key-file ./pp/admin.key \\
+                      --user alice 3f2c9e… --printer "Floor 2"
                 """)
 
         @OptionGroup var connection: Connection
@@ -167,8 +171,9 @@ struct ReleaseCommand: AsyncParsableCommand {
             abstract: "Cancel a held job; the workstation deletes the document.",
             discussion: """
                 Example:
-                  printplane release cancel --server https://127.0.0.1:8443 --ca-file ./pp/ca.pem \\
-                      --admin-key-file ./pp/admin.key --user alice 3f2c9e…
+                  printplane release cancel --server https://127.0.0.1:8443 \\
+                      --ca-file ./pp/ca.pem --admin-key-file ./pp/admin.key \\
+                      --user alice 3f2c9e…
                 """)
 
         @OptionGroup var connection: Connection
