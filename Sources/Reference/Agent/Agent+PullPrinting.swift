@@ -88,7 +88,7 @@ extension Agent {
                 guard let held = try await self.environment.spool.document(id) else {
                     try await self.environment.outbox.append(release.job.record(outcome: .failed, completedAt: now, failure: Self.documentMissing))
                     done.failed.append(id)
-                    logger.warning("released job not in the spool", metadata: ["printplane.job.id": "\(id)"])
+                    logger.notice("released job is not in the spool (printed here already, or lost): reported failed unless its first record went", metadata: ["printplane.job.id": "\(id)"])
                     continue
                 }
                 guard let bytes = held.bytes else {

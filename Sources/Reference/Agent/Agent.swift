@@ -353,7 +353,7 @@ public actor Agent {
     /// Records and registrations waiting for the server (-1 when the storage cannot say).
     public func pendingUploads() async -> Int {
         guard let depth = try? await self.environment.outbox.depth(),
-              let registrations = try? await self.environment.spool.pendingRegistrations(limit: 100_000).count
+              let registrations = try? await self.environment.spool.pendingRegistrationCount()
         else { return -1 }
         return depth + registrations
     }

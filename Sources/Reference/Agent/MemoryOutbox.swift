@@ -72,6 +72,8 @@ public final class MemoryOutbox: OutboxStorage, JobSpool {
         self.state.withLockedValue { Array($0.registrations.prefix(limit)) }
     }
 
+    public func pendingRegistrationCount() async throws -> Int { self.state.withLockedValue { $0.registrations.count } }
+
     public func acknowledgeRegistrations(_ ids: [JobID], expiries: [JobID: Date]) async throws {
         let done = Set(ids)
         self.state.withLockedValue { state in

@@ -85,6 +85,8 @@ public protocol JobSpool: Sendable {
     func finish(_ id: JobID, record: JobRecord) async throws
     /// Registrations the server has not acknowledged, oldest first.
     func pendingRegistrations(limit: Int) async throws -> [HeldJobRegistration]
+    /// How many registrations the server has not acknowledged.
+    func pendingRegistrationCount() async throws -> Int
     /// Forgets acknowledged (or refused) registrations, and shortens held jobs' expiries to
     /// the ones the server keeps.
     func acknowledgeRegistrations(_ ids: [JobID], expiries: [JobID: Date]) async throws

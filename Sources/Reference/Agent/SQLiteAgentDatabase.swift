@@ -154,6 +154,10 @@ public final class SQLiteAgentDatabase: OutboxStorage, JobSpool {
         return try rows.map { try decoder.decode(HeldJobRegistration.self, from: $0) }
     }
 
+    public func pendingRegistrationCount() async throws -> Int {
+        try await self.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM held_registrations") ?? 0 }
+    }
+
     public func acknowledgeRegistrations(_ ids: [JobID], expiries: [JobID: Date]) async throws {
         guard !ids.isEmpty || !expiries.isEmpty else { return }
         let decoder = WireCoding.makeDecoder()

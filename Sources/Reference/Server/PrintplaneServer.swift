@@ -27,8 +27,9 @@ public struct PrintplaneServer: Service {
     /// Builds the server: creates or loads the data directory's identity, opens the
     /// store (unless one is given) and wires the routes. Nothing listens until ``run()``.
     ///
-    /// With a PostgreSQL database, run ``supportingServices`` in the same `ServiceGroup`,
-    /// before the server (`supportingServices + [server]`).
+    /// Run ``supportingServices`` in the same `ServiceGroup`, before the server
+    /// (`supportingServices + [server]`): the PostgreSQL pool, the held-job expiry sweep and
+    /// the release feed.
     ///
     /// The user API (pull-print release) accepts the admin key acting for a named user
     /// (``AdminKeyUserAuthenticator``), then asks each of `userAuthenticators` in order: the
@@ -59,7 +60,7 @@ public struct PrintplaneServer: Service {
     /// PostgreSQL connection pool (for PostgreSQL), the held-job expiry sweep, and the feed
     /// that brings releases made through other instances (for a shared store). A
     /// `ServiceGroup` stops services in reverse order, so in-flight requests finish while the
-    /// database is still there.
+    /// database is still there. Each read makes new services: take it once.
     public var supportingServices: [any Service] {
         var services = [any Service]()
         if let postgres = self.store as? PostgresStore { services.append(postgres) }
