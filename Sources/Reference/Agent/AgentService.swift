@@ -123,13 +123,20 @@ public struct AgentService: Service {
     func releaseLoop() async throws {
         var machine = CheckInStateMachine(baseDelay: .seconds(1), maximumDelay: self.configuration.maximumBackoff)
         var lastAnnounced = Set<JobID>()
+        let seconds = min(30, max(1, self.configuration.releaseWait))
         while !Task.isCancelled {
             let wait: Duration
-            switch await self.agent.pollReleases(wait: self.configuration.releaseWait) {
+            let asked = ContinuousClock.now
+            switch await self.agent.pollReleases(wait: seconds) {
             case .none:
-                machine = CheckInStateMachine(baseDelay: .seconds(1), maximumDelay: self.configuration.maximumBackoff)
                 lastAnnounced = []
-                continue
+                // An empty answer long before the wait was up (a server shutting down answers
+                // at once) is not a reason to ask again at once.
+                guard ContinuousClock.now - asked < .seconds(seconds) / 2 else {
+                    machine = CheckInStateMachine(baseDelay: .seconds(1), maximumDelay: self.configuration.maximumBackoff)
+                    continue
+                }
+                wait = Self.delay(machine.next(after: .failed("answered early"), random: { Double.random(in: 0..<1) }), minimum: .milliseconds(500))
             case .pending(let pending):
                 let announced = Set(pending.releases.map(\.job.jobID) + pending.cancelled.map(\.jobID))
                 await self.agent.handle(pending)
