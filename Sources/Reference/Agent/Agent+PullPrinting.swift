@@ -86,13 +86,17 @@ extension Agent {
             do {
                 let now = self.environment.clock.now()
                 guard let held = try await self.environment.spool.document(id) else {
-                    try await self.environment.outbox.append(release.job.record(outcome: .failed, completedAt: now, failure: Self.documentMissing))
+                    let record = release.job.record(outcome: .failed, completedAt: now, failure: Self.documentMissing)
+                    try await self.environment.outbox.append(record)
+                    self.environment.observer.releaseHandled(record)
                     done.failed.append(id)
                     logger.notice("released job is not in the spool (printed here already, or lost): reported failed unless its first record went", metadata: ["printplane.job.id": "\(id)"])
                     continue
                 }
                 guard let bytes = held.bytes else {
-                    try await self.environment.spool.finish(id, record: held.job.record(outcome: .failed, at: now, failure: Self.documentMissing))
+                    let record = held.job.record(outcome: .failed, at: now, failure: Self.documentMissing)
+                    try await self.environment.spool.finish(id, record: record)
+                    self.environment.observer.releaseHandled(record)
                     done.failed.append(id)
                     logger.warning("released job's document is gone", metadata: ["printplane.job.id": "\(id)"])
                     continue
@@ -107,6 +111,7 @@ extension Agent {
                 let failure = await self.deliver(&record, document: bytes, language: held.job.language, printer: printer, identity: identity)
                 record.failure = failure.map { "printer: \($0)".prefix(500).description }
                 try await self.environment.spool.finish(id, record: record)
+                self.environment.observer.releaseHandled(record)
                 if failure == nil { done.printed.append(id) } else { done.failed.append(id) }
                 logger.log(
                     level: failure == nil ? .info : .warning, failure == nil ? "released job printed" : "released job failed",

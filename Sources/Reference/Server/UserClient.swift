@@ -37,6 +37,13 @@ public struct UserClient: Sendable {
     private let configuration: Configuration
     private let client: HTTPClient
 
+    /// A client over an existing connection pool, which the caller shuts down (the simulator
+    /// shares one pool; its TLS settings apply, not `configuration.caPEM`).
+    public init(configuration: Configuration, client: HTTPClient) {
+        self.configuration = configuration
+        self.client = client
+    }
+
     /// Runs `body` with a connected client and shuts it down afterwards.
     public static func with<T: Sendable>(_ configuration: Configuration, _ body: (UserClient) async throws -> T) async throws -> T {
         var tls = TLSConfiguration.makeClientConfiguration()
