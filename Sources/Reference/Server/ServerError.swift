@@ -38,6 +38,10 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
         case invalidConfiguration = "invalid_configuration"
         case directoryUnavailable = "directory_unavailable"
         case directoryNotConfigured = "directory_not_configured"
+        case invalidCredentials = "invalid_credentials"
+        case heldJobExpired = "held_job_expired"
+        case heldJobNotHeld = "held_job_not_held"
+        case longPollsBusy = "long_polls_busy"
         case `internal` = "internal_error"
     }
 
@@ -46,11 +50,16 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
     public let message: String
     /// Seconds a client should wait before retrying (503 answers).
     public let retryAfterSeconds: Int?
+    /// A status other than the reason's usual one, where one reason means different things
+    /// on different routes (`directory_not_configured`: 409 for the admin's directory routes,
+    /// 401 for a user's password on the user API).
+    private let statusOverride: HTTPResponse.Status?
 
-    private init(_ code: Code, _ message: String, retryAfter: Int? = nil) {
+    private init(_ code: Code, _ message: String, retryAfter: Int? = nil, status: HTTPResponse.Status? = nil) {
         self.code = code
         self.message = message
         self.retryAfterSeconds = retryAfter
+        self.statusOverride = status
     }
 
     /// The machine-readable reason.
@@ -107,14 +116,30 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
     }
     /// A directory call with no directory configured.
     public static let directoryNotConfigured = ServerError(.directoryNotConfigured, "No directory is configured; PUT /api/v1/admin/directory first.")
+    /// HTTP Basic credentials on the user API, with no directory to check them against: 401,
+    /// since the caller can authenticate another way (the admin key acting for a user).
+    public static let userPasswordsNeedADirectory = ServerError(
+        .directoryNotConfigured, "No directory is configured to check user passwords; use the admin key with ?user= (or X-Printplane-User) instead.",
+        status: .unauthorized)
+    /// A user's name or password is wrong (never says which).
+    public static let invalidCredentials = ServerError(.invalidCredentials, "The user name or password is wrong.")
+    /// A release of a held job past its expiry.
+    public static func heldJobExpired(_ detail: String) -> ServerError { .init(.heldJobExpired, detail) }
+    /// A release or cancel of a job that is no longer held (already released, printed, cancelled…).
+    public static func heldJobNotHeld(_ detail: String) -> ServerError { .init(.heldJobNotHeld, detail) }
+    /// More release long-polls than the server holds at once.
+    public static func longPollsBusy(retryAfter: Int) -> ServerError {
+        .init(.longPollsBusy, "Too many agents are waiting for releases on this server; retry later (check-ins still carry releases).", retryAfter: retryAfter)
+    }
     /// A start-up problem: flags, files in the data directory, the listener.
     public static func invalidConfiguration(_ detail: String) -> ServerError { .init(.invalidConfiguration, detail) }
 
     /// The HTTP status this error maps to at the edge.
     public var status: HTTPResponse.Status {
+        if let statusOverride { return statusOverride }
         switch self.code {
         case .tokenExpired, .tokenRevoked, .tokenExhausted, .tokenUnknown, .credentialMissing, .credentialMalformed,
-            .credentialUnknown, .credentialRevoked, .adminKeyInvalid:
+            .credentialUnknown, .credentialRevoked, .adminKeyInvalid, .invalidCredentials:
             return .unauthorized
         case .signInFailed: return .unauthorized
         case .forbidden: return .forbidden
@@ -126,9 +151,9 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
         case .headerTooLarge: return .init(code: 431, reasonPhrase: "Request Header Fields Too Large")
         case .notFound: return .notFound
         case .methodNotAllowed: return .methodNotAllowed
-        case .conflict: return .conflict
+        case .conflict, .heldJobExpired, .heldJobNotHeld: return .conflict
         case .rangeNotSatisfiable: return .rangeNotSatisfiable
-        case .overloaded, .downloadsBusy, .directoryUnavailable: return .serviceUnavailable
+        case .overloaded, .downloadsBusy, .directoryUnavailable, .longPollsBusy: return .serviceUnavailable
         case .directoryNotConfigured: return .conflict
         case .internal, .invalidConfiguration: return .internalServerError
         }
