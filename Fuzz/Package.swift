@@ -12,9 +12,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
     ],
     targets: [
+        // The libFuzzer driver hand-off every target shares.
+        .target(name: "FuzzSupport"),
         .executableTarget(
             name: "FuzzLPD",
             dependencies: [
+                "FuzzSupport",
                 .product(name: "PrintProtocols", package: "Printplane"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -22,6 +25,7 @@ let package = Package(
         .executableTarget(
             name: "FuzzPJL",
             dependencies: [
+                "FuzzSupport",
                 .product(name: "PrintProtocols", package: "Printplane"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -29,6 +33,7 @@ let package = Package(
         .executableTarget(
             name: "FuzzServerInput",
             dependencies: [
+                "FuzzSupport",
                 .product(name: "PrintplaneCore", package: "Printplane"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -36,6 +41,7 @@ let package = Package(
         .executableTarget(
             name: "FuzzPageCounter",
             dependencies: [
+                "FuzzSupport",
                 .product(name: "PrintProtocols", package: "Printplane"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -43,6 +49,7 @@ let package = Package(
         .executableTarget(
             name: "FuzzIPP",
             dependencies: [
+                "FuzzSupport",
                 .product(name: "PrintProtocols", package: "Printplane"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -50,6 +57,7 @@ let package = Package(
         .executableTarget(
             name: "FuzzLDAP",
             dependencies: [
+                "FuzzSupport",
                 .product(name: "LDAP", package: "Printplane"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

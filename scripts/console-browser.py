@@ -27,6 +27,7 @@ import traceback
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -91,10 +92,23 @@ def main():
         field.clear()
         field.send_keys(value)
 
+    def replaced(old):
+        # The old page's root is gone once the browser shows the answer. Selenium 4.8's
+        # staleness_of knows only StaleElementReferenceException; newer Chromium can report
+        # the same thing as "Node with given id does not belong to the document", so any
+        # error from the old element means the page was replaced.
+        def check(_):
+            try:
+                old.is_enabled()
+                return False
+            except WebDriverException:
+                return True
+        return check
+
     def submit(button_id):
         page = browser.find_element(By.TAG_NAME, "html")
         browser.find_element(By.ID, button_id).click()
-        wait.until(EC.staleness_of(page))
+        wait.until(replaced(page))
         wait.until(EC.presence_of_element_located((By.TAG_NAME, "h1")))
 
     try:

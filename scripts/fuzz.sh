@@ -14,7 +14,7 @@ swift build --package-path Fuzz --scratch-path "$scratch" -c debug \
 bin=$(swift build --package-path Fuzz --scratch-path "$scratch" -c debug --show-bin-path)
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  mapfile -t targets < <(ls Fuzz/Sources)
+  mapfile -t targets < <(ls Fuzz/Sources | grep -v "^FuzzSupport$")
 fi
 mkdir -p fuzz-artifacts
 failed=0

@@ -109,12 +109,16 @@ struct AgentCommand: AsyncParsableCommand {
 
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the agent daemon: check-ins, driver installs, outbox upload.",
+            abstract: "Run the agent daemon: check-ins, driver installs, outbox upload, releases.",
             discussion: """
                 Checks in at start, on every `printplane agent login USER`, and when the
                 server's next_checkin_seconds comes; obeys Retry-After; backs off with full
                 jitter on errors; stops (exit 1) with a clear log line if the server refuses
                 the credential. SIGTERM or Ctrl-C shut it down gracefully.
+
+                It keeps one long-poll open for releases of held jobs and prints each one
+                at the printer it was released to as soon as the server says so; it
+                registers held jobs with the server and deletes expired ones.
 
                 Example:
                   printplane agent run --state-dir ./agent1 --log-level debug
@@ -163,11 +167,16 @@ struct AgentCommand: AsyncParsableCommand {
                 daemon uploads it later. Exit code 1 if the printer did not take the job (the
                 failed job is still reported as failed).
 
-                With --hold the job stays in the local spool for pull printing.
+                With --hold the job stays in the local spool for pull printing: only its
+                metadata goes to the server, and the running daemon prints it at the
+                printer the user releases it to (`printplane release print`), or deletes
+                it when it expires (--hold-hours, default 24; the server may keep it for
+                less).
 
                 Examples:
                   printplane agent print --state-dir ./agent1 --printer "Floor 2" report.pdf
-                  printplane agent print --state-dir ./agent1 --printer "Floor 2" --hold payslips.ps
+                  printplane agent print --state-dir ./agent1 --printer "Floor 2" \\
+                      --hold payslips.ps
                 """)
 
         @OptionGroup var state: StateDirectory
@@ -177,6 +186,9 @@ struct AgentCommand: AsyncParsableCommand {
 
         @Flag(help: "Keep the job in the local spool for pull printing instead of sending it.")
         var hold = false
+
+        @Option(name: .customLong("hold-hours"), help: "With --hold: hours the job waits for release before it is deleted.")
+        var holdHours: Double = 24
 
         @Option(help: "The user to record (default: the login user of this process).")
         var user: String?
@@ -190,6 +202,7 @@ struct AgentCommand: AsyncParsableCommand {
         func run() async throws {
             let logger = makeLogger(label: "printplane.agent", level: self.state.logLevel)
             let configuration = self.state.configuration
+            guard self.holdHours > 0, self.holdHours <= 24 * 30 else { throw ValidationError("--hold-hours must be more than 0 and at most 720") }
             guard let data = FileManager.default.contents(atPath: self.file) else { throw ValidationError("cannot read \(self.file)") }
             let (environment, http) = try AgentDaemon.environment(configuration: configuration, logger: logger)
             do {
@@ -209,16 +222,20 @@ struct AgentCommand: AsyncParsableCommand {
             do {
                 result = try await agent.print(
                     document: ByteBuffer(bytes: data), documentName: self.title ?? URL(fileURLWithPath: self.file).lastPathComponent,
-                    printerName: self.printer, user: user, hold: self.hold)
+                    printerName: self.printer, user: user, hold: self.hold, holdTime: self.holdHours * 3600)
             } catch let error as AgentError {
                 throw CLIError(error.description)
             }
             let record = result.record
+            let upload = await agent.uploadOutbox()
             if result.held {
-                Swift.print("held job \(record.jobID): \(record.pages) page(s) for \(record.printer), kept in the local spool")
+                let registered = upload.stoppedBy == nil
+                    ? "registered with the server"
+                    : "registration queued (\(upload.stoppedBy!.summary)); the running daemon sends it"
+                Swift.print("held job \(record.jobID): \(record.pages) page(s), kept in the local spool; \(registered)")
+                Swift.print("release it at any printer: printplane release print \(record.jobID) --printer NAME --server … --user \(record.user)")
                 return
             }
-            let upload = await agent.uploadOutbox()
             let reported = upload.stoppedBy == nil ? "reported" : "queued in the outbox (\(upload.remaining) waiting: \(upload.stoppedBy!.summary))"
             if let failure = result.failure {
                 Swift.print("job \(record.jobID) FAILED on \(record.printer): \(failure); \(reported)")
@@ -257,7 +274,7 @@ struct AgentCommand: AsyncParsableCommand {
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show enrollment, last check-in, installed printers and drivers, and the outbox depth.",
+            abstract: "Show enrollment, last check-in, installed printers and drivers, the outbox depth and held jobs.",
             discussion: """
                 Example:
                   printplane agent status --state-dir ./agent1
@@ -278,7 +295,8 @@ struct AgentCommand: AsyncParsableCommand {
             let drivers = try await FileDriverStore(directory: configuration.driversDirectory).installed()
             let status = AgentStatusReport(
                 identity: identity, state: state, drivers: drivers, outboxDepth: try await database.depth(),
-                parked: try await database.parkedCount(), held: try await database.heldJobs().count,
+                parked: try await database.parkedCount(), held: try await database.heldJobs(),
+                unregistered: Set(try await database.pendingRegistrations(limit: 100_000).map(\.jobID)),
                 daemonRunning: FileManager.default.fileExists(atPath: configuration.socketPath))
             print(self.json ? status.json : status.text)
         }

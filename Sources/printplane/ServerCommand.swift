@@ -92,6 +92,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("console-session-hours"), help: "Console sessions end this many hours after sign-in.")
     var consoleSessionHours: Int = 12
 
+    @Option(name: .customLong("held-job-ttl"), help: "Hours a held (pull-print) job waits for release at most before it expires.")
+    var heldJobTTLHours: Double = 24
+
+    @Option(name: .customLong("max-long-polls"), help: "Agents' release long-polls held open at once; more get 503 + Retry-After.")
+    var maxLongPolls: Int = 10_000
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -126,6 +132,10 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.consoleOrigin = self.consoleOrigin
         configuration.consoleIdleTimeoutSeconds = self.consoleIdleMinutes * 60
         configuration.consoleSessionLifetimeSeconds = self.consoleSessionHours * 3600
+        guard self.heldJobTTLHours > 0, self.heldJobTTLHours <= 24 * 30 else { throw ValidationError("--held-job-ttl must be more than 0 and at most 720 hours") }
+        configuration.heldJobTTL = .seconds(Int64(self.heldJobTTLHours * 3600))
+        guard self.maxLongPolls >= 1 else { throw ValidationError("--max-long-polls must be at least 1") }
+        configuration.maxLongPolls = self.maxLongPolls
 
         var logger = Logger(label: "printplane.server")
         logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOPosix
 import Testing
 
 @testable import FakePrinter
@@ -108,19 +109,33 @@ struct FaultTests {
     func busy() async throws {
         try await withFakePrinter(configure: { $0.initialFaults.busy = true }) { service, endpoints in
             let printer = endpoints.printers[0]
-            // The first job is slow, so the second must wait for it.
-            try await service.printers[0].setFaults(PrinterFaults(bytesPerSecond: 100_000, busy: true))
-            async let first = PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: ByteBuffer(repeating: 0x41, count: 150_000), timeout: .seconds(20))
-            try await eventually("the first job to start") { await service.printers[0].snapshot().counters.activeJobs == 1 }
-            _ = try await PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: postScript(pages: 1), timeout: .seconds(20))
-            _ = try await first
+            // The first job stays open until the test ends it, so it is in progress for as long
+            // as the test needs, however slowly a loaded machine schedules the test's polls.
+            let first = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(.allowRemoteHalfClosure, value: true)
+                .connect(host: printer.address, port: printer.rawPort) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                            wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+                    }
+                }
+            let document = postScript(pages: 2)
+            let half = document.readableBytes / 2
+            try await first.executeThenClose { inbound, outbound in
+                try await outbound.write(document.getSlice(at: document.readerIndex, length: half)!)
+                try await eventually("the first job to start") { await service.printers[0].snapshot().counters.activeJobs == 1 }
+                async let second = PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: postScript(pages: 1), timeout: .seconds(60))
+                try await Task.sleep(for: .milliseconds(500))
+                #expect(await service.printers[0].jobs().isEmpty, "the second job waits while the first is open")
+                #expect(await service.printers[0].snapshot().counters.activeJobs == 1)
+                try await outbound.write(document.getSlice(at: document.readerIndex + half, length: document.readableBytes - half)!)
+                outbound.finish()
+                for try await _ in inbound {}  // the printer closes once the job is recorded
+                _ = try await second
+            }
             let jobs = await service.printers[0].jobs()
-            #expect(jobs.count == 2)
-            #expect(jobs[0].bytes == 150_000, "the slow job was first")
-            // Ordered by the printer's own times, not by when this test noticed the first job
-            // (on a loaded machine that notice comes late, and a wait measured from it proved
-            // nothing). Without the busy fault the small second job would end first.
-            #expect(jobs[1].receivedAt >= jobs[0].completedAt.addingTimeInterval(-0.05), "the second job started only after the first ended")
+            #expect(jobs.map(\.impressions) == [2, 1], "the held-open job first, then the waiting one")
+            #expect(jobs.count == 2 && jobs[1].receivedAt >= jobs[0].completedAt.addingTimeInterval(-0.05), "the second job started only after the first ended")
         }
     }
 }

@@ -42,6 +42,9 @@ final class RestartableServer: @unchecked Sendable {
     private let lock = NIOLock()
     private var port = 0
     private var running: (group: ServiceGroup, task: Task<Void, Error>)?
+    /// The server while it runs.
+    var current: PrintplaneServer? { self.lock.withLock { self.running == nil ? nil : self.built } }
+    private var built: PrintplaneServer?
     var clock: @Sendable () -> Date = { Date() }
     var configure: @Sendable (inout ServerConfiguration) -> Void = { _ in }
 
@@ -61,12 +64,13 @@ final class RestartableServer: @unchecked Sendable {
         self.configure(&configuration)
         let logger = testLogger("printplane.server.test")
         let server = try PrintplaneServer.build(configuration: configuration, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
+        let group = ServiceGroup(configuration: .init(services: server.supportingServices + [server], logger: logger))
         let task = Task { try await group.run() }
         let port = try await server.waitUntilListening()
         self.lock.withLock {
             self.port = port
             self.running = (group, task)
+            self.built = server
         }
     }
 

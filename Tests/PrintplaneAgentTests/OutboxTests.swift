@@ -33,16 +33,40 @@ import Testing
         #expect(mode?.intValue == 0o600)
     }
 
-    @Test func heldJobsKeepTheirDocumentUntilTaken() async throws {
+    @Test func heldJobsKeepTheirDocumentAndRegistrationUntilFinished() async throws {
         let directory = makeTemporaryDirectory()
-        let spool = try SQLiteAgentDatabase(path: "\(directory)/outbox.sqlite", spoolDirectory: "\(directory)/spool")
-        let job = HeldJob(record: self.record("held-1"), printerName: "P1", language: .postScript, heldAt: Date(), expiresAt: Date().addingTimeInterval(3600))
-        try await spool.hold(job, document: ByteBuffer(string: "%!PS\nshowpage\n"))
+        let path = "\(directory)/outbox.sqlite"
+        let heldAt = Date(timeIntervalSince1970: 1_800_000_000)
+        let job = HeldJob(record: self.record("held-1"), printerName: "P1", language: .postScript, heldAt: heldAt, expiresAt: heldAt.addingTimeInterval(3600))
+        do {
+            let spool = try SQLiteAgentDatabase(path: path, spoolDirectory: "\(directory)/spool")
+            try await spool.hold(job, document: ByteBuffer(string: "%!PS\nshowpage\n"))
+            try await spool.hold(job, document: ByteBuffer(string: "%!PS\nshowpage\n"))  // a repeat is one job, one registration
+        }
+        // A new process (the daemon) opens the same file: the job and its registration are there.
+        let spool = try SQLiteAgentDatabase(path: path, spoolDirectory: "\(directory)/spool")
         #expect(try await spool.heldJobs().map(\.record.jobID) == [JobID("held-1")])
-        let taken = try #require(try await spool.take(JobID("held-1")))
-        #expect(String(buffer: taken.1) == "%!PS\nshowpage\n")
+        #expect(try await spool.pendingRegistrations(limit: 10) == [job.registration])
+        let held = try #require(try await spool.document(JobID("held-1")))
+        #expect(held.bytes.map { String(buffer: $0) } == "%!PS\nshowpage\n")
+        #expect(try await spool.heldJobs().count == 1, "reading a document leaves it in the spool")
+
+        // The server acknowledged it and keeps it for less: the spool follows.
+        let shorter = heldAt.addingTimeInterval(600)
+        try await spool.acknowledgeRegistrations([JobID("held-1")], expiries: [JobID("held-1"): shorter, JobID("unknown"): shorter])
+        #expect(try await spool.pendingRegistrations(limit: 10).isEmpty)
+        #expect(try await spool.heldJobs().first?.expiresAt == shorter)
+
+        // Finishing moves its record to the outbox and deletes the document, together.
+        let cancelled = job.record(outcome: .cancelled, at: heldAt.addingTimeInterval(60))
+        try await spool.finish(JobID("held-1"), record: cancelled)
         #expect(try await spool.heldJobs().isEmpty)
-        #expect(try await spool.take(JobID("held-1")) == nil)
+        #expect(try await spool.document(JobID("held-1")) == nil)
+        #expect(try await spool.pending(limit: 10) == [cancelled])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(directory)/spool").isEmpty)
+        // A second record for the same job (a release that arrived late) does not replace the first.
+        try await spool.append(job.registration.record(outcome: .failed, completedAt: heldAt.addingTimeInterval(90), failure: "document_missing"))
+        #expect(try await spool.pending(limit: 10) == [cancelled])
     }
 
     @Test func theLoginSocketWakesTheDaemonAndRefusesGarbage() async throws {

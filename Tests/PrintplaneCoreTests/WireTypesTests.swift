@@ -32,6 +32,51 @@ struct WireTypesTests {
         #expect(bad.validationProblems.count == 2)
     }
 
+    @Test("held-job registrations: snake_case, round trip, the bounds of a job record plus an expiry after the hold")
+    func heldJobRegistration() throws {
+        let held = Date(timeIntervalSince1970: 1_700_000_000)
+        let job = HeldJobRegistration(
+            jobID: "h-1", user: "alice", computer: "ws-1", printer: "hq-1", documentName: "payslip.pdf", pages: 2, copies: 1,
+            color: false, duplex: true, bytes: 2048, protocol: .raw, heldAt: held, expiresAt: held.addingTimeInterval(3600))
+        let json = String(decoding: try WireCoding.makeEncoder().encode(HeldJobBatch(jobs: [job])), as: UTF8.self)
+        #expect(json.contains(#""held_at":"2023-11-14T22:13:20Z""#) && json.contains(#""expires_at":"2023-11-14T23:13:20Z""#))
+        #expect(json.contains(#""document_name":"payslip.pdf""#) && json.contains(#""job_id":"h-1""#))
+        #expect(try WireCoding.makeDecoder().decode(HeldJobBatch.self, from: Data(json.utf8)).jobs == [job])
+        #expect(job.validationProblems.isEmpty)
+        var bad = job
+        bad.expiresAt = held
+        bad.copies = 0
+        bad.jobID = JobID(String(repeating: "x", count: 129))
+        bad.user = ""
+        #expect(bad.validationProblems.count == 4, "\(bad.validationProblems)")
+
+        // Its final records keep the metadata and say how it ended.
+        let expired = job.record(outcome: .expired, completedAt: held.addingTimeInterval(3600))
+        #expect(expired.outcome == .expired && expired.submittedAt == held && expired.pages == 2 && expired.failure == nil)
+        let failed = job.record(outcome: .failed, completedAt: held.addingTimeInterval(-5), failure: "document_missing")
+        #expect(failed.completedAt == held, "never before the hold")
+        #expect(failed.validationProblems.isEmpty)
+        var long = failed
+        long.failure = String(repeating: "f", count: 513)
+        #expect(long.validationProblems == ["failure must be at most 512 bytes"])
+        #expect(HeldJobState(outcome: .cancelled) == .cancelled && HeldJobState.released.isFinal == false && HeldJobState.expired.isFinal)
+    }
+
+    @Test("a check-in answer without releases is unchanged on the wire; with them it carries the printer to print on")
+    func checkInReleases() throws {
+        let plain = CheckInResponse(status: .unchanged, etag: "p1-x", nextCheckinSeconds: 290, plan: nil, releases: nil)
+        #expect(!String(decoding: try WireCoding.makeEncoder().encode(plain), as: UTF8.self).contains("releases"))
+        let held = Date(timeIntervalSince1970: 1_700_000_000)
+        let job = HeldJobRegistration(
+            jobID: "h-1", user: "alice", computer: "ws-1", printer: "hq-1", documentName: "d", pages: 1, copies: 1,
+            color: false, duplex: false, bytes: 1, protocol: .raw, heldAt: held, expiresAt: held.addingTimeInterval(60))
+        let printer = PlannedPrinter(id: "p", name: "Lobby", address: "10.0.0.9", protocol: .lpr, port: 515, queue: "lp", location: nil, driver: nil, profile: .default)
+        let answer = CheckInResponse(status: .unchanged, etag: "p1-x", nextCheckinSeconds: 290, plan: nil, releases: PendingReleases(releases: [HeldJobRelease(job: job, printer: printer, releasedAt: held, releasedBy: "alice")]))
+        let data = try WireCoding.makeEncoder().encode(answer)
+        #expect(String(decoding: data, as: UTF8.self).contains(#""released_by":"alice""#))
+        #expect(try WireCoding.makeDecoder().decode(CheckInResponse.self, from: data) == answer)
+    }
+
     @Test("targets encode as kind and value, and unknown or unsupported kinds are refused")
     func targets() throws {
         let target = AssignmentTarget.ipRange(IPRange("10.0.0.0/8")!)

@@ -60,6 +60,18 @@ struct CrashAfterCommitStore: Store {
     func touchConsoleSession(idHash: String, at: Date) async throws { try await inner.touchConsoleSession(idHash: idHash, at: at) }
     func deleteConsoleSession(idHash: String, audit: AuditEntry?) async throws -> Bool { try await inner.deleteConsoleSession(idHash: idHash, audit: audit) }
     func appendAudit(_ entry: AuditEntry) async throws { try await inner.appendAudit(entry) }
+    func registerHeldJobs(_ jobs: [HeldJobRegistration], agentID: AgentID, receivedAt: Date, maximumHold: TimeInterval) async throws -> HeldJobIngestResult {
+        try await inner.registerHeldJobs(jobs, agentID: agentID, receivedAt: receivedAt, maximumHold: maximumHold)
+    }
+    func heldJobs(user: String, states: Set<HeldJobState>?, limit: Int) async throws -> [HeldJobStatus] { try await inner.heldJobs(user: user, states: states, limit: limit) }
+    func heldJob(id: JobID, user: String) async throws -> (status: HeldJobStatus, agentID: AgentID)? { try await inner.heldJob(id: id, user: user) }
+    func releaseHeldJob(id: JobID, user: String, printer: PlannedPrinter, at: Date, audit: AuditEntry) async throws -> HeldJobChange {
+        try await inner.releaseHeldJob(id: id, user: user, printer: printer, at: at, audit: audit)
+    }
+    func cancelHeldJob(id: JobID, user: String, at: Date, audit: AuditEntry) async throws -> HeldJobChange { try await inner.cancelHeldJob(id: id, user: user, at: at, audit: audit) }
+    func pendingReleases(agentID: AgentID) async throws -> PendingReleases { try await inner.pendingReleases(agentID: agentID) }
+    func expireHeldJobs(at: Date) async throws -> Int { try await inner.expireHeldJobs(at: at) }
+    func heldJobTotals(matching filter: JobFilter) async throws -> HeldJobTotals { try await inner.heldJobTotals(matching: filter) }
     func isReady() async -> Bool { await inner.isReady() }
 }
 
@@ -112,6 +124,18 @@ struct SlowIngestStore: Store {
     func touchConsoleSession(idHash: String, at: Date) async throws { try await crashing.touchConsoleSession(idHash: idHash, at: at) }
     func deleteConsoleSession(idHash: String, audit: AuditEntry?) async throws -> Bool { try await crashing.deleteConsoleSession(idHash: idHash, audit: audit) }
     func appendAudit(_ entry: AuditEntry) async throws { try await crashing.appendAudit(entry) }
+    func registerHeldJobs(_ jobs: [HeldJobRegistration], agentID: AgentID, receivedAt: Date, maximumHold: TimeInterval) async throws -> HeldJobIngestResult {
+        try await crashing.registerHeldJobs(jobs, agentID: agentID, receivedAt: receivedAt, maximumHold: maximumHold)
+    }
+    func heldJobs(user: String, states: Set<HeldJobState>?, limit: Int) async throws -> [HeldJobStatus] { try await crashing.heldJobs(user: user, states: states, limit: limit) }
+    func heldJob(id: JobID, user: String) async throws -> (status: HeldJobStatus, agentID: AgentID)? { try await crashing.heldJob(id: id, user: user) }
+    func releaseHeldJob(id: JobID, user: String, printer: PlannedPrinter, at: Date, audit: AuditEntry) async throws -> HeldJobChange {
+        try await crashing.releaseHeldJob(id: id, user: user, printer: printer, at: at, audit: audit)
+    }
+    func cancelHeldJob(id: JobID, user: String, at: Date, audit: AuditEntry) async throws -> HeldJobChange { try await crashing.cancelHeldJob(id: id, user: user, at: at, audit: audit) }
+    func pendingReleases(agentID: AgentID) async throws -> PendingReleases { try await crashing.pendingReleases(agentID: agentID) }
+    func expireHeldJobs(at: Date) async throws -> Int { try await crashing.expireHeldJobs(at: at) }
+    func heldJobTotals(matching filter: JobFilter) async throws -> HeldJobTotals { try await crashing.heldJobTotals(matching: filter) }
     func isReady() async -> Bool { await crashing.isReady() }
 }
 

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Crypto
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import PrintplaneCore
 import ServiceLifecycle
@@ -83,6 +84,59 @@ struct PostgresStoreTests {
                 }
                 try await withTestServer(dataDirectory: second, configure: { $0.databaseURL = url }) { b in
                     try await self.exerciseTwoInstances(a, b)
+                }
+            }
+        }
+    }
+
+    @Test("a release made through instance A reaches an agent's long-poll held by instance B within a second or two")
+    func releaseAcrossInstances() async throws {
+        try await PostgresServer.with { database in
+            let settings = try await database.createDatabase()
+            let url = "postgres://\(PostgresServer.user):\(PostgresServer.password.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)@127.0.0.1:\(database.port)/\(settings.database)?sslmode=disable"
+            let first = temporaryDirectory()
+            try await withTestServer(dataDirectory: first, configure: { $0.databaseURL = url }) { a in
+                let second = temporaryDirectory()
+                for file in ["ca.pem", "ca-key.pem", "server.pem", "server-key.pem", "driver-signing.key", "admin.key"] {
+                    try FileManager.default.copyItem(atPath: first + "/" + file, toPath: second + "/" + file)
+                }
+                try await withTestServer(dataDirectory: second, configure: { $0.databaseURL = url }) { b in
+                    let agent = try await b.enrolledAgent(hostname: "ws-b")
+                    let printer = try await a.admin(.POST, "/api/v1/admin/printers", json: ["name": "Floor 2", "address": "127.0.0.9", "protocol": "lpr", "port": 5515])
+                    #expect(printer.status == 201)
+                    let now = Date()
+                    let jobs = (1...3).map {
+                        HeldJobRegistration(
+                            jobID: JobID("x\($0)"), user: "alice", computer: "ws-b", printer: "hq-1", documentName: "d\($0).ps", pages: 1, copies: 1,
+                            color: false, duplex: false, bytes: 100, protocol: .raw, heldAt: now, expiresAt: now.addingTimeInterval(3600))
+                    }
+                    #expect(try await b.registerHeld(agent.deviceCredential, jobs).status == 200)
+                    for job in jobs {
+                        let released = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask {
+                                let poll = try await b.request(.GET, "/api/v1/agent/releases?wait=25", bearer: agent.deviceCredential)
+                                let answered = ContinuousClock.now
+                                #expect(poll.status == 200, "\(poll.text)")
+                                let pending = try poll.decode(PendingReleases.self)
+                                #expect(pending.releases.map(\.job.jobID) == [job.jobID])
+                                #expect(pending.releases.first?.printer.address == "127.0.0.9")
+                                let at = try #require(released.withLockedValue { $0 })
+                                #expect(answered - at < .seconds(2), "B answered \(answered - at) after the release on A")
+                            }
+                            let deadline = ContinuousClock.now + .seconds(20)
+                            while b.server.hub.waiting == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+                            try await Task.sleep(for: .milliseconds(200))
+                            released.withLockedValue { $0 = ContinuousClock.now }
+                            let release = try await a.asUser("alice", .POST, "/api/v1/user/held-jobs/\(job.jobID)/release", json: ["printer": "Floor 2"])
+                            #expect(release.status == 200, "\(release.text)")
+                            try await group.waitForAll()
+                        }
+                        // The agent reports it printed (through A); B no longer announces it.
+                        #expect(try await a.postJobs(agent.deviceCredential, [job.record(outcome: .printed, completedAt: Date())]).status == 200)
+                    }
+                    #expect(try await b.request(.GET, "/api/v1/agent/releases", bearer: agent.deviceCredential).status == 204)
+                    #expect(try await a.admin(.GET, "/api/v1/admin/reports/held").decode(HeldJobTotals.self) == HeldJobTotals(printed: 3))
                 }
             }
         }

@@ -23,6 +23,9 @@ enum StoreContract {
         ("audit paging", auditPaging),
         ("console sessions", consoleSessions),
         ("directory settings", directorySettings),
+        ("held jobs: registration, listing, release, settlement", heldJobLifecycle),
+        ("held jobs: two releases at once, exactly one wins", concurrentRelease),
+        ("held jobs: expiry, cancellation, and records that come first", heldJobEndings),
         ("driver caches", driverCaches),
     ]
 
@@ -375,5 +378,182 @@ struct SQLiteStoreContractTests {
     func contract(_ name: String) async throws {
         let check = try #require(StoreContract.checks.first { $0.name == name })
         try await check.run(try SQLiteStore.inMemory())
+    }
+}
+
+// MARK: Pull printing
+
+extension StoreContract {
+    static func held(_ id: String, user: String = "alice", computer: String = "ws-1", heldAt: Date = now, hours: Double = 24) -> HeldJobRegistration {
+        HeldJobRegistration(
+            jobID: JobID(id), user: user, computer: computer, printer: "hq-1", documentName: "doc-\(id).pdf", pages: 3, copies: 2,
+            color: true, duplex: false, bytes: 4096, protocol: .raw, heldAt: heldAt, expiresAt: heldAt.addingTimeInterval(hours * 3600))
+    }
+
+    static let releasePrinter = PlannedPrinter(
+        id: "p-lpr", name: "Floor 2", address: "127.0.0.9", protocol: .lpr, port: 5515, queue: "lp", location: nil, driver: nil,
+        profile: PrintProfile(duplex: .longEdge, color: false, paper: "A4", tray: nil, copies: 1))
+
+    static func userAudit(_ action: String, _ target: String) -> AuditEntry {
+        AuditEntry(at: now, actor: "alice@127.0.0.1", action: action, target: target)
+    }
+
+    /// An agent with a credential (`c-<name>`), for the pending-releases flag.
+    static func enrolledAgent(_ store: any Store, _ name: String) async throws -> AgentID {
+        try await store.createEnrollmentToken(EnrollmentTokenRecord(id: .init("t-\(name)"), tokenHash: "h-\(name)", label: nil, createdAt: now, expiresAt: nil, maxUses: nil), audit: audit)
+        let request = EnrollRequest(token: "", hostname: name, machineID: "m-\(name)", os: "linux", agentVersion: "1")
+        guard case .success(let agent) = try await store.enroll(tokenHash: "h-\(name)", request: request, credentialHash: "c-\(name)", at: now) else {
+            throw ServerError.internalError
+        }
+        return agent.id
+    }
+
+    /// Registration is idempotent with capped expiries; users see only their own jobs; a
+    /// release is pending for its agent until the job's record arrives, which settles it.
+    static func heldJobLifecycle(_ store: any Store) async throws {
+        let agent = try await enrolledAgent(store, "ws-1")
+        #expect(try await store.authenticateAgent(credentialHash: "c-ws-1")?.hasPendingReleases == false)
+        let jobs = [held("h1"), held("h2", user: "Bob"), held("h3", hours: 100)]
+        let first = try await store.registerHeldJobs(jobs, agentID: agent, receivedAt: now, maximumHold: 48 * 3600)
+        #expect(first.accepted == ["h1", "h2", "h3"] && first.duplicates.isEmpty)
+        #expect(first.expiresAt["h1"] == now.addingTimeInterval(24 * 3600))
+        #expect(first.expiresAt["h3"] == now.addingTimeInterval(48 * 3600), "capped at the maximum hold")
+        let again = try await store.registerHeldJobs([held("h1"), held("h4"), held("h4")], agentID: agent, receivedAt: now, maximumHold: 48 * 3600)
+        #expect(again.accepted == ["h4"] && again.duplicates == ["h1", "h4"])
+        #expect(again.expiresAt["h1"] == now.addingTimeInterval(24 * 3600), "a duplicate answers the expiry kept")
+
+        // Listing: one's own, any case, newest first; filtered by state.
+        let alices = try await store.heldJobs(user: "ALICE", states: nil, limit: 10)
+        #expect(Set(alices.map(\.job.jobID)) == ["h1", "h3", "h4"])
+        #expect(alices.allSatisfy { $0.state == .held && $0.releasedTo == nil })
+        #expect(alices.first { $0.job.jobID == "h1" }?.job == held("h1"), "every field round-trips")
+        #expect(try await store.heldJobs(user: "bob", states: [.held], limit: 10).map(\.job.jobID) == ["h2"])
+        #expect(try await store.heldJobs(user: "bob", states: [.released], limit: 10).isEmpty)
+        #expect(try await store.heldJob(id: "h2", user: "alice") == nil, "another user's job is not found")
+        #expect(try await store.heldJob(id: "h1", user: "alice")?.agentID == agent)
+
+        // Release: someone else cannot; the owner can, once; it is audited and pending.
+        let auditsBefore = try await store.auditEntries(limit: 100, offset: 0).count
+        #expect(try await store.releaseHeldJob(id: "h1", user: "bob", printer: releasePrinter, at: now, audit: userAudit("held_job.release", "h1")) == .notFound)
+        #expect(try await store.releaseHeldJob(id: "nope", user: "alice", printer: releasePrinter, at: now, audit: userAudit("held_job.release", "nope")) == .notFound)
+        guard case .changed(let released, let holder) = try await store.releaseHeldJob(
+            id: "h1", user: "Alice", printer: releasePrinter, at: now.addingTimeInterval(60), audit: userAudit("held_job.release", "h1"))
+        else {
+            Issue.record("the release was refused")
+            return
+        }
+        #expect(holder == agent)
+        #expect(released.state == .released && released.releasedTo == "Floor 2" && released.releasedAt == now.addingTimeInterval(60))
+        guard case .refused(let twice) = try await store.releaseHeldJob(id: "h1", user: "alice", printer: releasePrinter, at: now, audit: userAudit("held_job.release", "h1")) else {
+            Issue.record("a second release was not refused")
+            return
+        }
+        #expect(twice.state == .released)
+        let audits = try await store.auditEntries(limit: 100, offset: 0)
+        #expect(audits.count == auditsBefore + 1, "one audit entry per release that happened")
+        #expect(audits.first?.action == "held_job.release" && audits.first?.target == "h1")
+
+        #expect(try await store.authenticateAgent(credentialHash: "c-ws-1")?.hasPendingReleases == true)
+        let pending = try await store.pendingReleases(agentID: agent)
+        #expect(pending.cancelled.isEmpty)
+        #expect(pending.releases == [HeldJobRelease(job: held("h1"), printer: releasePrinter, releasedAt: now.addingTimeInterval(60), releasedBy: "alice@127.0.0.1")])
+        #expect(try await store.pendingReleases(agentID: "someone-else").isEmpty)
+
+        // The agent's record settles it: printed, no longer pending; a repeat changes nothing.
+        var record = held("h1").record(outcome: .printed, completedAt: now.addingTimeInterval(65))
+        record.printer = "Floor 2"
+        _ = try await store.recordJobs([record], agentID: agent, receivedAt: now)
+        #expect(try await store.pendingReleases(agentID: agent).isEmpty)
+        #expect(try await store.authenticateAgent(credentialHash: "c-ws-1")?.hasPendingReleases == false)
+        var late = record
+        late.outcome = .failed
+        late.failure = "document_missing"
+        _ = try await store.recordJobs([late], agentID: agent, receivedAt: now)
+        let settled = try #require(try await store.heldJob(id: "h1", user: "alice")?.status)
+        #expect(settled.state == .printed && settled.finishedAt == now.addingTimeInterval(65) && settled.failure == nil)
+
+        // A release that failed keeps the reason.
+        guard case .changed = try await store.releaseHeldJob(id: "h4", user: "alice", printer: releasePrinter, at: now, audit: userAudit("held_job.release", "h4")) else {
+            Issue.record("h4 not released")
+            return
+        }
+        _ = try await store.recordJobs([held("h4").record(outcome: .failed, completedAt: now.addingTimeInterval(5), failure: "printer: connection refused")], agentID: agent, receivedAt: now)
+        let failed = try #require(try await store.heldJob(id: "h4", user: "alice")?.status)
+        #expect(failed.state == .failed && failed.failure == "printer: connection refused")
+        #expect(try await store.heldJobTotals(matching: JobFilter()) == HeldJobTotals(held: 2, printed: 1, failed: 1))
+        #expect(try await store.heldJobTotals(matching: JobFilter(user: "BOB")) == HeldJobTotals(held: 1))
+    }
+
+    /// Of many releases of one job at once (to different printers), exactly one wins.
+    static func concurrentRelease(_ store: any Store) async throws {
+        let agent = try await enrolledAgent(store, "ws-race")
+        _ = try await store.registerHeldJobs([held("race")], agentID: agent, receivedAt: now, maximumHold: 24 * 3600)
+        let outcomes = try await withThrowingTaskGroup(of: String?.self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    var printer = releasePrinter
+                    printer.name = "printer-\(index)"
+                    if case .changed(let status, _) = try await store.releaseHeldJob(id: "race", user: "alice", printer: printer, at: now, audit: userAudit("held_job.release", "race")) {
+                        return status.releasedTo
+                    }
+                    return nil
+                }
+            }
+            return try await group.reduce(into: [String]()) { if let name = $1 { $0.append(name) } }
+        }
+        #expect(outcomes.count == 1, "\(outcomes)")
+        let pending = try await store.pendingReleases(agentID: agent)
+        #expect(pending.releases.map(\.printer.name) == outcomes, "the winner's printer is the one the agent is told")
+        #expect(try await store.auditEntries(limit: 100, offset: 0).filter { $0.action == "held_job.release" }.count == 1)
+    }
+
+    /// Expiry (by the sweep, or already at registration), cancellation (pending for the
+    /// agent until its record arrives), and a record that arrives before its registration.
+    static func heldJobEndings(_ store: any Store) async throws {
+        let agent = try await enrolledAgent(store, "ws-2")
+        _ = try await store.registerHeldJobs([held("e1", hours: 1), held("e2", hours: 1), held("c1"), held("c2")], agentID: agent, receivedAt: now, maximumHold: 24 * 3600)
+
+        // Past the expiry, before the sweep: not releasable; the sweep marks both expired once.
+        let later = now.addingTimeInterval(3600)
+        guard case .refused(let stale) = try await store.releaseHeldJob(id: "e1", user: "alice", printer: releasePrinter, at: later, audit: userAudit("held_job.release", "e1")) else {
+            Issue.record("an expired job was released")
+            return
+        }
+        #expect(stale.state == .held && stale.job.expiresAt <= later)
+        #expect(try await store.expireHeldJobs(at: later.addingTimeInterval(-1)) == 0)
+        #expect(try await store.expireHeldJobs(at: later) == 2)
+        #expect(try await store.expireHeldJobs(at: later) == 0)
+        let expired = try #require(try await store.heldJob(id: "e1", user: "alice")?.status)
+        #expect(expired.state == .expired && expired.finishedAt == later)
+        #expect(try await store.pendingReleases(agentID: agent).isEmpty, "expiry is the agent's own business")
+
+        // Cancellation: of a held job and of a released one; each pending until the agent's record.
+        guard case .changed(let cancelled, _) = try await store.cancelHeldJob(id: "c1", user: "ALICE", at: now, audit: userAudit("held_job.cancel", "c1")) else {
+            Issue.record("cancel refused")
+            return
+        }
+        #expect(cancelled.state == .cancelled)
+        _ = try await store.releaseHeldJob(id: "c2", user: "alice", printer: releasePrinter, at: now, audit: userAudit("held_job.release", "c2"))
+        guard case .changed = try await store.cancelHeldJob(id: "c2", user: "alice", at: now, audit: userAudit("held_job.cancel", "c2")) else {
+            Issue.record("cancelling a released job was refused")
+            return
+        }
+        #expect(try await store.cancelHeldJob(id: "c1", user: "alice", at: now, audit: userAudit("held_job.cancel", "c1")) == .refused(cancelled))
+        #expect(try await store.cancelHeldJob(id: "e2", user: "alice", at: now, audit: userAudit("held_job.cancel", "e2")) != .notFound)
+        #expect(try await store.cancelHeldJob(id: "c1", user: "mallory", at: now, audit: userAudit("held_job.cancel", "c1")) == .notFound)
+        let pending = try await store.pendingReleases(agentID: agent)
+        #expect(pending.releases.isEmpty && Set(pending.cancelled.map(\.jobID)) == ["c1", "c2"])
+        _ = try await store.recordJobs([held("c1").record(outcome: .cancelled, completedAt: now), held("c2").record(outcome: .cancelled, completedAt: now)], agentID: agent, receivedAt: now)
+        #expect(try await store.pendingReleases(agentID: agent).isEmpty)
+        #expect(try await store.authenticateAgent(credentialHash: "c-ws-2")?.hasPendingReleases == false)
+
+        // A record that overtook its registration, and a registration that arrives overdue.
+        _ = try await store.recordJobs([held("r1").record(outcome: .printed, completedAt: now)], agentID: agent, receivedAt: now)
+        _ = try await store.registerHeldJobs([held("r1"), held("late", heldAt: now.addingTimeInterval(-7200), hours: 1)], agentID: agent, receivedAt: now, maximumHold: 24 * 3600)
+        #expect(try await store.heldJob(id: "r1", user: "alice")?.status.state == .printed)
+        #expect(try await store.heldJob(id: "late", user: "alice")?.status.state == .expired)
+        #expect(try await store.pendingReleases(agentID: agent).isEmpty)
+        #expect(try await store.heldJobTotals(matching: JobFilter()) == HeldJobTotals(printed: 1, expired: 3, cancelled: 2))
+        #expect(try await store.heldJobTotals(matching: JobFilter(from: now.addingTimeInterval(-60))) == HeldJobTotals(printed: 1, expired: 2, cancelled: 2))
     }
 }

@@ -96,6 +96,16 @@ struct TestServer {
     func postJobs(_ credential: String, _ jobs: [JobRecord]) async throws -> TestResponse {
         try await self.request(.POST, "/api/v1/agent/jobs", body: self.json(JobBatch(jobs: jobs)), bearer: credential)
     }
+
+    func registerHeld(_ credential: String, _ jobs: [HeldJobRegistration]) async throws -> TestResponse {
+        try await self.request(.POST, "/api/v1/agent/held-jobs", body: self.json(HeldJobBatch(jobs: jobs)), bearer: credential)
+    }
+
+    /// A user-API call made with the admin key acting for `user`.
+    func asUser(_ user: String, _ method: HTTPMethod, _ path: String, json body: [String: Any]? = nil) async throws -> TestResponse {
+        let data = try body.map { try JSONSerialization.data(withJSONObject: $0) }
+        return try await self.request(method, path, headers: [("X-Printplane-User", user)], body: data, bearer: self.adminKey)
+    }
 }
 
 /// Makes an HTTP client that trusts only `caPEM`.
@@ -123,6 +133,7 @@ func temporaryDirectory() -> String {
 func withTestServer<T: Sendable>(
     dataDirectory: String? = nil,
     store: (any Store)? = nil,
+    userAuthenticators: [any UserAuthenticator] = [],
     trustPEM: String? = nil,
     consoleAuthenticators: [any ConsoleAuthenticator] = [],
     logger: Logger? = nil,
@@ -141,7 +152,7 @@ func withTestServer<T: Sendable>(
         logger.logLevel = .warning
         return logger
     }()
-    let server = try PrintplaneServer.build(configuration: configuration, logger: logger, store: store, consoleAuthenticators: consoleAuthenticators)
+    let server = try PrintplaneServer.build(configuration: configuration, logger: logger, store: store, consoleAuthenticators: consoleAuthenticators, userAuthenticators: userAuthenticators)
     let group = ServiceGroup(configuration: .init(services: server.supportingServices + [server], logger: logger))
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }

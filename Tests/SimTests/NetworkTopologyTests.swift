@@ -30,16 +30,20 @@ struct NetworkTopologyTests {
     }
 
     /// Starts `openssl s_server` on `address:port` inside `namespace`, not waiting for it
-    /// (the topology's teardown kills everything inside its namespaces).
+    /// (the topology's teardown kills everything inside its namespaces). Each server has its
+    /// own certificate and key files: with shared ones, a second server's new pair could
+    /// replace the files between the first one's reads of its certificate and its key, and
+    /// that openssl exited at once on the mismatch (seen in CI as a server that never answered).
     static func startTLSServer(namespace: String, address: String, port: Int, directory: String) throws -> Process {
         let authority = try SimulatedADCertificateAuthority(hostnames: ["pcap.test"])
-        try authority.serverCertificatePEM.write(toFile: directory + "/cert.pem", atomically: true, encoding: .utf8)
-        try authority.serverPrivateKeyPEM.write(toFile: directory + "/key.pem", atomically: true, encoding: .utf8)
+        let certificate = directory + "/cert-\(port).pem", key = directory + "/key-\(port).pem"
+        try authority.serverCertificatePEM.write(toFile: certificate, atomically: true, encoding: .utf8)
+        try authority.serverPrivateKeyPEM.write(toFile: key, atomically: true, encoding: .utf8)
         _ = try ExternalTool.path(of: "openssl")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try ExternalTool.path(of: "ip"))
         process.arguments = ["netns", "exec", namespace, "openssl", "s_server", "-quiet", "-www", "-accept", "\(address):\(port)",
-                             "-cert", directory + "/cert.pem", "-key", directory + "/key.pem"]
+                             "-cert", certificate, "-key", key]
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

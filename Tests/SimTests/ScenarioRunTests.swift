@@ -136,6 +136,55 @@ import Testing
         #expect(accepted + expired == 16)
         #expect(report.errorsByReason["enroll"]?["token_expired"] == Int(expired))
     }
+
+    @Test func heldJobsAreReleasedAtRandomPrintersAndPrintedOnce() async throws {
+        let text = """
+            name: ci-pull-printing
+            seed: 5
+            directory:
+              enabled: false
+            printers:
+              count: 2
+              protocols: { raw: 1, lpr: 1 }
+            drivers:
+              size: 16KB
+            fleet:
+              agents: 6
+              token:
+                expires: 1h
+              enroll:
+                over: 1s
+            phases:
+              - name: hold
+                duration: 5s
+                print:
+                  rate: 2/s
+                  pages: { min: 1, max: 4 }
+                  hold: 1
+              - name: release
+                duration: 6s
+                release: 1/s
+            thresholds:
+              - "jobs.held >= 8"
+              - "release.count >= 5"
+              - "release.errors == 0"
+              - "release.p99 < 3s"
+              - "metadata.lost == 0"
+              - "metadata.duplicated == 0"
+              - "crosscheck.jobs_mismatch == 0"
+              - "crosscheck.pages_mismatch == 0"
+              - "crosscheck.users_mismatch == 0"
+              - "pcap.print_packets_to_cloud == 0"
+            """
+        let report = try await Self.run(text)
+        #expect(report.runError == nil, "\(report.runError ?? "")")
+        #expect(report.exitCode == .passed, "\(report.thresholds.filter { !$0.isSuccess })")
+        let metrics = report.metrics
+        #expect(metrics["jobs.released"] == metrics["release.count"])
+        #expect(metrics["jobs.printed"] == metrics["jobs.released"], "only released jobs were printed")
+        #expect(metrics["crosscheck.printer_jobs"] == metrics["jobs.released"], "each released job reached a printer once")
+        #expect(metrics["crosscheck.server_jobs"] == metrics["jobs.released"], "and the server recorded it once")
+    }
 }
 
 /// Topology mode through the real CLI (it re-runs itself inside the lan namespace): the

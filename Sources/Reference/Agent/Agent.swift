@@ -13,11 +13,16 @@ public actor Agent {
     public private(set) var identity: AgentIdentity?
     public private(set) var state: AgentState
     private var publicKey: Curve25519.Signing.PublicKey?
+    /// Held jobs being printed or discarded now: a release that arrives through the long-poll
+    /// and a check-in at once is acted on once.
+    var releasesInFlight = Set<JobID>()
 
     /// The largest document `print` accepts (it is held in memory while it is sent).
     public static let maximumDocumentBytes = 512 * 1024 * 1024
     /// The most records one upload carries (the server's limit is 1,000).
     public static let uploadBatchSize = 500
+    /// How long a held job waits for release unless the server keeps it for less.
+    public static let defaultHoldTime: TimeInterval = 24 * 3600
 
     public init(environment: AgentEnvironment, identity: AgentIdentity? = nil, state: AgentState = AgentState()) throws {
         self.environment = environment
@@ -80,11 +85,13 @@ public actor Agent {
             installed: self.state.installed.map { .init(printerID: $0.printer.id, driverSHA256: $0.driverSHA256) },
             planETag: self.state.planETag)
         let outcome: CheckInOutcome
+        var releases: PendingReleases?
         do {
             let (head, body) = try await self.call(.post, identity.serverURL + "/api/v1/agent/checkin", body: request, credential: identity.deviceCredential)
             switch head.status {
             case 200:
                 let answer = try Self.decode(CheckInResponse.self, body)
+                releases = answer.releases
                 if answer.status == .unchanged || answer.plan == nil {
                     outcome = .unchanged(next: answer.nextCheckinSeconds)
                 } else {
@@ -120,6 +127,8 @@ public actor Agent {
         } catch {
             self.environment.logger.error("cannot save agent state", metadata: ["printplane.error": "\(error)"])
         }
+        // Releases ride along in the answer when the long-poll has not brought them yet.
+        if let releases, !releases.isEmpty { _ = await self.handle(releases) }
         return outcome
     }
 
@@ -200,7 +209,14 @@ public actor Agent {
     /// Prints `document` straight to an installed printer: the profile as a PJL header,
     /// pages counted with the shared counter, metadata written to the durable outbox
     /// before this returns. A printer fault gives a `failed` record, never `printed`.
-    public func print(document: ByteBuffer, documentName: String, printerName: String, user: String, hold: Bool = false, jobID: JobID = .random()) async throws -> PrintResult {
+    ///
+    /// With `hold`, the document stays in the local spool for pull printing, for `holdTime`
+    /// (or less, if the server keeps it for less), and the job's registration (metadata only)
+    /// is queued for the server in the same transaction.
+    public func print(
+        document: ByteBuffer, documentName: String, printerName: String, user: String, hold: Bool = false,
+        holdTime: TimeInterval = Agent.defaultHoldTime, jobID: JobID = .random()
+    ) async throws -> PrintResult {
         guard let identity else { throw AgentError.notEnrolled("this agent") }
         guard document.readableBytes <= Self.maximumDocumentBytes else { throw AgentError.documentTooLarge(limit: Self.maximumDocumentBytes) }
         guard let installed = self.state.installed.first(where: { $0.printer.name == printerName }) else {
@@ -219,7 +235,7 @@ public actor Agent {
             duplex: printer.profile.duplex != .simplex, bytes: Int64(document.readableBytes), protocol: printer.protocol,
             submittedAt: submitted, completedAt: submitted, outcome: .printed)
         if hold {
-            let job = HeldJob(record: record, printerName: printer.name, language: count.language, heldAt: submitted, expiresAt: submitted.addingTimeInterval(24 * 3600))
+            let job = HeldJob(record: record, printerName: printer.name, language: count.language, heldAt: submitted, expiresAt: submitted.addingTimeInterval(holdTime))
             try await self.environment.spool.hold(job, document: document)
             self.environment.logger.info("job held for release", metadata: ["printplane.job.id": "\(jobID)", "printplane.printer": "\(printer.name)"])
             return PrintResult(record: record, failure: nil, held: true)
@@ -228,6 +244,17 @@ public actor Agent {
     }
 
     private func send(record: inout JobRecord, document: ByteBuffer, language: DocumentLanguage, printer: PlannedPrinter, identity: AgentIdentity) async throws -> PrintResult {
+        let failure = await self.deliver(&record, document: document, language: language, printer: printer, identity: identity)
+        try await self.environment.outbox.append(record)
+        self.environment.logger.log(
+            level: failure == nil ? .info : .warning, failure == nil ? "job printed" : "job failed",
+            metadata: ["printplane.job.id": "\(record.jobID)", "printplane.printer": "\(printer.name)", "printplane.job.pages": "\(record.pages)", "printplane.error": "\(failure ?? "")"])
+        return PrintResult(record: record, failure: failure, held: false)
+    }
+
+    /// Sends one job to `printer` with its profile as the PJL header, and completes `record`:
+    /// `printed`, or `failed` with the printer's reason, which it also returns.
+    func deliver(_ record: inout JobRecord, document: ByteBuffer, language: DocumentLanguage, printer: PlannedPrinter, identity: AgentIdentity) async -> String? {
         let payload = PrintJobFormatter.payload(document: document, language: language, profile: printer.profile, jobID: record.jobID, user: record.user, protocol: printer.protocol)
         var failure: String?
         do {
@@ -239,23 +266,7 @@ public actor Agent {
             record.outcome = .failed
         }
         record.completedAt = max(record.submittedAt, self.environment.clock.now())
-        try await self.environment.outbox.append(record)
-        self.environment.logger.log(
-            level: failure == nil ? .info : .warning, failure == nil ? "job printed" : "job failed",
-            metadata: ["printplane.job.id": "\(record.jobID)", "printplane.printer": "\(printer.name)", "printplane.job.pages": "\(record.pages)", "printplane.error": "\(failure ?? "")"])
-        return PrintResult(record: record, failure: failure, held: false)
-    }
-
-    /// Sends a held job to the printer it was held for (the pull-print release).
-    public func release(_ id: JobID) async throws -> PrintResult? {
-        guard let identity else { throw AgentError.notEnrolled("this agent") }
-        guard let (job, document) = try await self.environment.spool.take(id) else { return nil }
-        guard let installed = self.state.installed.first(where: { $0.printer.name == job.printerName }) else {
-            try await self.environment.spool.hold(job, document: document)
-            throw AgentError.unknownPrinter(job.printerName, available: self.state.installed.map(\.printer.name))
-        }
-        var record = job.record
-        return try await self.send(record: &record, document: document, language: job.language, printer: installed.printer, identity: identity)
+        return failure
     }
 
     // MARK: Outbox
@@ -264,6 +275,8 @@ public actor Agent {
     public struct UploadResult: Sendable, Equatable {
         public var accepted = 0
         public var duplicates = 0
+        /// Held-job registrations the server acknowledged (new or already known).
+        public var registered = 0
         public var parked = 0
         public var remaining = 0
         /// Why the pass stopped early (server down, refused, busy), nil when drained.
@@ -279,6 +292,12 @@ public actor Agent {
             return result
         }
         do {
+            // Registrations first: a held job's final record never overtakes its registration.
+            if let stopped = try await self.uploadRegistrations(identity: identity, into: &result) {
+                result.stoppedBy = stopped
+                result.remaining = await self.pendingUploads()
+                return result
+            }
             while true {
                 let batch = try await self.environment.outbox.pending(limit: Self.uploadBatchSize)
                 if batch.isEmpty { break }
@@ -313,13 +332,21 @@ public actor Agent {
         } catch {
             result.stoppedBy = .failed("\(error)")
         }
-        result.remaining = (try? await self.environment.outbox.depth()) ?? -1
+        result.remaining = await self.pendingUploads()
         return result
+    }
+
+    /// Records and registrations waiting for the server (-1 when the storage cannot say).
+    public func pendingUploads() async -> Int {
+        guard let depth = try? await self.environment.outbox.depth(),
+              let registrations = try? await self.environment.spool.pendingRegistrationCount()
+        else { return -1 }
+        return depth + registrations
     }
 
     // MARK: HTTP
 
-    private func call(_ method: AgentHTTPRequest.Method, _ url: String, body: some Encodable, credential: String?) async throws -> (AgentHTTPHead, ByteBuffer) {
+    func call(_ method: AgentHTTPRequest.Method, _ url: String, body: some Encodable, credential: String?) async throws -> (AgentHTTPHead, ByteBuffer) {
         var headers = [("Content-Type", "application/json"), ("Accept", "application/json")]
         if let credential { headers.append(("Authorization", "Bearer \(credential)")) }
         let data = try WireCoding.makeEncoder().encode(body)

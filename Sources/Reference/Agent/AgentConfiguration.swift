@@ -15,6 +15,9 @@ public struct AgentConfiguration: Sendable {
     public var user: String?
     /// How long a printer may take to accept a job.
     public var printTimeout: Duration = .seconds(60)
+    /// Seconds each release long-poll waits on the server (≤ 30; below the HTTP client's 30 s
+    /// read timeout).
+    public var releaseWait: Int = 25
 
     public init(stateDirectory: String) {
         self.stateDirectory = stateDirectory

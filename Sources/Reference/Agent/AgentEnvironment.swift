@@ -1,4 +1,5 @@
 import Logging
+import PrintplaneCore
 
 /// Everything an agent touches outside itself (DESIGN.md §1, principle 1). The daemon
 /// plugs in files, SQLite and a TLS client; the simulator plugs in memory stores and a
@@ -39,6 +40,13 @@ public protocol AgentObserver: Sendable {
     func driverDownload(sha256: String, source: String, bytes: Int64, duration: Duration, error: String?)
     /// The server asked the agent to come back later.
     func retryAfter(seconds: Int, route: String)
+    /// A release of a held job ended with this record (printed, or failed with why), whichever
+    /// way it arrived (long-poll or check-in).
+    func releaseHandled(_ record: JobRecord)
+}
+
+extension AgentObserver {
+    public func releaseHandled(_ record: JobRecord) {}
 }
 
 /// The daemon's observer: logging already says what happened.

@@ -1,12 +1,15 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import PrintplaneCore
 import ServiceLifecycle
 
 /// The workstation daemon (`printplane agent run`): checks in at start, whenever a user
 /// logs in, and when the server's `next_checkin_seconds` comes; obeys `Retry-After`;
-/// backs off with full jitter on errors; drains the outbox; and stops with a clear log
-/// line when the server refuses its credential, rather than hammering it.
+/// backs off with full jitter on errors; drains the outbox (held-job registrations first)
+/// and deletes expired held documents; keeps one release long-poll open and prints released
+/// jobs the moment they are released; and stops with a clear log line when the server
+/// refuses its credential, rather than hammering it.
 public struct AgentService: Service {
     public let agent: Agent
     public let configuration: AgentConfiguration
@@ -33,6 +36,7 @@ public struct AgentService: Service {
                 try await withThrowingDiscardingTaskGroup { group in
                     group.addTask { try await listener.run() }
                     group.addTask { try await self.uploadLoop() }
+                    group.addTask { try await self.releaseLoop() }
                     defer { group.cancelAll() }
                     do {
                         try await self.checkInLoop()
@@ -80,11 +84,13 @@ public struct AgentService: Service {
         var failures = 0
         while !Task.isCancelled {
             var wait = self.configuration.uploadInterval
-            if (try? await self.agent.environment.outbox.depth()) ?? 0 > 0 {
+            await self.agent.expireHeldJobs()
+            if await self.agent.pendingUploads() != 0 {
                 let result = await self.agent.uploadOutbox()
-                if result.accepted + result.duplicates + result.parked > 0 {
+                if result.accepted + result.duplicates + result.parked + result.registered > 0 {
                     self.logger.info("job metadata uploaded", metadata: [
                         "printplane.jobs.accepted": "\(result.accepted)", "printplane.jobs.duplicates": "\(result.duplicates)",
+                        "printplane.held.registered": "\(result.registered)",
                         "printplane.jobs.parked": "\(result.parked)", "printplane.outbox.depth": "\(result.remaining)",
                     ])
                 }
@@ -107,5 +113,56 @@ public struct AgentService: Service {
             }
             try await Task.sleep(for: min(wait, self.configuration.uploadInterval * (failures == 0 ? 1 : 20)))
         }
+    }
+
+    /// Keeps one release long-poll open. A release is printed as soon as the server answers;
+    /// errors back off with full jitter (as check-ins do), `503`/`429` wait out `Retry-After`,
+    /// and a refused credential ends the loop (the check-in loop stops the daemon). If the
+    /// server keeps announcing the same jobs (their records have not reached it), it backs off
+    /// too rather than spin.
+    func releaseLoop() async throws {
+        var machine = CheckInStateMachine(baseDelay: .seconds(1), maximumDelay: self.configuration.maximumBackoff)
+        var lastAnnounced = Set<JobID>()
+        let seconds = min(30, max(1, self.configuration.releaseWait))
+        while !Task.isCancelled {
+            let wait: Duration
+            let asked = ContinuousClock.now
+            switch await self.agent.pollReleases(wait: seconds) {
+            case .none:
+                lastAnnounced = []
+                // An empty answer long before the wait was up (a server shutting down answers
+                // at once) is not a reason to ask again at once.
+                guard ContinuousClock.now - asked < .seconds(seconds) / 2 else {
+                    machine = CheckInStateMachine(baseDelay: .seconds(1), maximumDelay: self.configuration.maximumBackoff)
+                    continue
+                }
+                wait = Self.delay(machine.next(after: .failed("answered early"), random: { Double.random(in: 0..<1) }), minimum: .milliseconds(500))
+            case .pending(let pending):
+                let announced = Set(pending.releases.map(\.job.jobID) + pending.cancelled.map(\.jobID))
+                await self.agent.handle(pending)
+                if announced != lastAnnounced {
+                    machine = CheckInStateMachine(baseDelay: .seconds(1), maximumDelay: self.configuration.maximumBackoff)
+                    lastAnnounced = announced
+                    continue
+                }
+                // The same jobs again: their records are not through yet; upload, then wait.
+                _ = await self.agent.uploadOutbox()
+                wait = Self.delay(machine.next(after: .failed("announced again"), random: { Double.random(in: 0..<1) }), minimum: .milliseconds(500))
+            case .retryAfter(let seconds):
+                wait = Self.delay(machine.next(after: .retryAfter(seconds), random: { Double.random(in: 0..<1) }), minimum: .seconds(1))
+            case .refused(let reason, _):
+                self.logger.warning("release long-poll refused; releases stop until the agent is enrolled again", metadata: ["printplane.reason": "\(reason)"])
+                return
+            case .failed(let detail):
+                wait = Self.delay(machine.next(after: .failed(detail), random: { Double.random(in: 0..<1) }), minimum: .milliseconds(200))
+                self.logger.debug("release long-poll failed; will retry", metadata: ["printplane.error": "\(detail)", "printplane.retry_in": "\(wait)"])
+            }
+            try await Task.sleep(for: wait)
+        }
+    }
+
+    private static func delay(_ action: CheckInStateMachine.Action, minimum: Duration) -> Duration {
+        if case .wait(let duration) = action { return max(minimum, duration) }
+        return minimum
     }
 }

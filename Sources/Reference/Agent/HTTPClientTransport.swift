@@ -38,6 +38,10 @@ public final class HTTPClientTransport: AgentHTTPTransport {
             throw AgentError.badCAFile("the CA file holds no readable PEM certificate (\(error))")
         }
         tls.minimumTLSVersion = .tlsv12
+        // A connection closed under a release long-poll (daemon shutdown) would otherwise wait
+        // NIOSSL's default 5 s for the server's close_notify, which the server sends only when
+        // the poll ends.
+        tls.shutdownTimeout = .seconds(1)
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: connectTimeout, read: timeout)
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnectionsPerHost)

@@ -45,15 +45,49 @@ public struct HeldJob: Codable, Sendable, Hashable {
         case heldAt = "held_at"
         case expiresAt = "expires_at"
     }
+
+    /// What the server is told about the job: metadata only.
+    public var registration: HeldJobRegistration {
+        HeldJobRegistration(record: self.record, heldAt: self.heldAt, expiresAt: self.expiresAt)
+    }
+
+    /// The job's final record when it ends without being printed (cancelled, expired, or a
+    /// release that could not be printed).
+    public func record(outcome: JobRecord.Outcome, at now: Date, failure: String? = nil) -> JobRecord {
+        var record = self.record
+        record.outcome = outcome
+        record.completedAt = max(record.submittedAt, now)
+        record.failure = failure
+        return record
+    }
 }
 
-/// The local spool of held jobs.
+/// A held job's document, if the spool still has it.
+public struct HeldDocument: Sendable {
+    public var job: HeldJob
+    /// The bytes as printed; nil when the file has gone (the job cannot be printed).
+    public var bytes: ByteBuffer?
+}
+
+/// The local spool of held jobs, and the registrations owed to the server (DESIGN.md §3,
+/// "Pull printing"): like the outbox, durable and idempotent, so a held job reaches the server
+/// across restarts and outages, and only its metadata ever does.
 public protocol JobSpool: Sendable {
-    /// Keeps the document and its metadata until release or expiry.
+    /// Keeps the document and its metadata until release, cancellation or expiry, and queues
+    /// the job's registration for the server, in one transaction.
     func hold(_ job: HeldJob, document: ByteBuffer) async throws
     /// Every held job, oldest first.
     func heldJobs() async throws -> [HeldJob]
-    /// Removes a held job and hands back its document (for release or expiry).
-    func take(_ id: JobID) async throws -> (HeldJob, ByteBuffer)?
+    /// A held job and its document, left in the spool; nil when the job is not held.
+    func document(_ id: JobID) async throws -> HeldDocument?
+    /// Ends a held job: its final record goes into the outbox and the job leaves the spool, in
+    /// one transaction (a crash leaves both or neither); then its document is deleted.
+    func finish(_ id: JobID, record: JobRecord) async throws
+    /// Registrations the server has not acknowledged, oldest first.
+    func pendingRegistrations(limit: Int) async throws -> [HeldJobRegistration]
+    /// How many registrations the server has not acknowledged.
+    func pendingRegistrationCount() async throws -> Int
+    /// Forgets acknowledged (or refused) registrations, and shortens held jobs' expiries to
+    /// the ones the server keeps.
+    func acknowledgeRegistrations(_ ids: [JobID], expiries: [JobID: Date]) async throws
 }
-

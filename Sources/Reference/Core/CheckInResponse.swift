@@ -14,16 +14,20 @@ public struct CheckInResponse: Codable, Sendable, Hashable {
     /// Seconds until the next check-in, jittered, and stretched when the server is loaded.
     public var nextCheckinSeconds: Int
     public var plan: Plan?
+    /// Held jobs released or cancelled for this agent that it has not acted on yet; absent
+    /// when there are none (the agent also long-polls `GET /api/v1/agent/releases`).
+    public var releases: PendingReleases?
 
-    public init(status: Status, etag: String, nextCheckinSeconds: Int, plan: Plan?) {
+    public init(status: Status, etag: String, nextCheckinSeconds: Int, plan: Plan?, releases: PendingReleases? = nil) {
         self.status = status
         self.etag = etag
         self.nextCheckinSeconds = nextCheckinSeconds
         self.plan = plan
+        self.releases = releases
     }
 
     enum CodingKeys: String, CodingKey {
-        case status, etag, plan
+        case status, etag, plan, releases
         case nextCheckinSeconds = "next_checkin_seconds"
     }
 }

@@ -27,8 +27,11 @@ public struct JobRecord: Codable, Sendable, Hashable {
     public var submittedAt: Date
     public var completedAt: Date
     public var outcome: Outcome
+    /// Why a held job's release could not be printed (`failed` outcomes of pull printing);
+    /// the server keeps it with the held job. Absent otherwise.
+    public var failure: String?
 
-    public init(jobID: JobID, user: String, computer: String, printer: String, documentName: String, pages: Int, copies: Int, color: Bool, duplex: Bool, bytes: Int64, protocol: PrinterProtocol, submittedAt: Date, completedAt: Date, outcome: Outcome) {
+    public init(jobID: JobID, user: String, computer: String, printer: String, documentName: String, pages: Int, copies: Int, color: Bool, duplex: Bool, bytes: Int64, protocol: PrinterProtocol, submittedAt: Date, completedAt: Date, outcome: Outcome, failure: String? = nil) {
         self.jobID = jobID
         self.user = user
         self.computer = computer
@@ -43,6 +46,7 @@ public struct JobRecord: Codable, Sendable, Hashable {
         self.submittedAt = submittedAt
         self.completedAt = completedAt
         self.outcome = outcome
+        self.failure = failure
     }
 
     enum CodingKeys: String, CodingKey {
@@ -53,7 +57,7 @@ public struct JobRecord: Codable, Sendable, Hashable {
         case `protocol`
         case submittedAt = "submitted_at"
         case completedAt = "completed_at"
-        case outcome
+        case outcome, failure
     }
 
     /// Problems with the values, empty when the record may be stored.
@@ -69,6 +73,7 @@ public struct JobRecord: Codable, Sendable, Hashable {
         if !(1...999).contains(copies) { problems.append("copies must be between 1 and 999") }
         if bytes < 0 { problems.append("bytes must not be negative") }
         if completedAt < submittedAt { problems.append("completed_at must not be before submitted_at") }
+        if let failure, failure.utf8.count > 512 { problems.append("failure must be at most 512 bytes") }
         return problems
     }
 }

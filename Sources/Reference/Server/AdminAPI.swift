@@ -36,6 +36,7 @@ struct AdminAPI: Sendable {
         table.add(.post, "/api/v1/admin/agents/{id}/revoke") { r, c in try await self.revokeAgent(r, c) }
         table.add(.get, "/api/v1/admin/reports/jobs") { r, c in try await self.jobReport(r, c) }
         table.add(.get, "/api/v1/admin/reports/totals") { r, c in try await self.jobTotals(r, c) }
+        table.add(.get, "/api/v1/admin/reports/held") { r, c in try await self.heldTotals(r, c) }
         table.add(.get, "/api/v1/admin/audit") { r, c in try await self.audit(r, c) }
     }
 
@@ -241,6 +242,13 @@ struct AdminAPI: Sendable {
     func jobTotals(_ request: Request, _ context: ServerRequestContext) async throws -> Response {
         _ = try self.authorize(request, context)
         return try HTTPBody.response(try await self.store.jobTotals(matching: try AdminOperations.jobFilter(self.query(request))))
+    }
+
+    /// Pull printing: held jobs by state (held, released, printed, failed, expired, cancelled);
+    /// `from`/`to` apply to the hold time.
+    func heldTotals(_ request: Request, _ context: ServerRequestContext) async throws -> Response {
+        _ = try self.authorize(request, context)
+        return try HTTPBody.response(try await self.store.heldJobTotals(matching: try AdminOperations.jobFilter(self.query(request))))
     }
 
     func audit(_ request: Request, _ context: ServerRequestContext) async throws -> Response {

@@ -15,11 +15,14 @@ struct AgentAPI: Sendable {
     let downloads: DriverDownloadResponder
     let repository: DriverRepository
     let metrics: ServerMetrics
+    let hub: ReleaseHub
 
     func register(on table: RouteTable) {
         table.add(.post, "/api/v1/agent/enroll") { request, context in try await self.enroll(request, context) }
         table.add(.post, "/api/v1/agent/checkin") { request, context in try await self.checkIn(request, context) }
         table.add(.post, "/api/v1/agent/jobs") { request, context in try await self.ingest(request, context) }
+        table.add(.post, "/api/v1/agent/held-jobs") { request, context in try await self.registerHeldJobs(request, context) }
+        table.add(.get, "/api/v1/agent/releases") { request, context in try await self.releases(request, context) }
         table.add(.get, "/api/v1/agent/ping") { request, context in try await self.ping(request, context) }
         table.add(.get, "/api/v1/drivers/{sha256}") { request, context in try await self.download(request, context) }
         table.add(.head, "/api/v1/drivers/{sha256}") { request, context in try await self.download(request, context) }
@@ -95,12 +98,18 @@ struct AgentAPI: Sendable {
             let elapsed = ContinuousClock.now - start
             self.metrics.checkInDuration.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
         }
+        // Releases ride along when there are any (the credential read said so, at no extra cost).
+        let releases = agent.hasPendingReleases ? try await self.store.pendingReleases(agentID: agent.agentID) : nil
+        let pending = releases?.isEmpty == false ? releases : nil
         switch outcome {
         case .unchanged(let etag):
             self.metrics.checkInsUnchanged.increment()
+            if let pending {
+                return try HTTPBody.response(CheckInResponse(status: .unchanged, etag: etag, nextCheckinSeconds: self.jitteredInterval(stretch: stretch), plan: nil, releases: pending))
+            }
             return try Self.unchangedResponse(etag: etag, next: self.jitteredInterval(stretch: stretch))
         case .plan(let plan, let etag):
-            return try HTTPBody.response(CheckInResponse(status: .plan, etag: etag, nextCheckinSeconds: self.jitteredInterval(stretch: stretch), plan: plan))
+            return try HTTPBody.response(CheckInResponse(status: .plan, etag: etag, nextCheckinSeconds: self.jitteredInterval(stretch: stretch), plan: plan, releases: pending))
         }
     }
 
@@ -124,26 +133,11 @@ struct AgentAPI: Sendable {
 
     func ingest(_ request: Request, _ context: ServerRequestContext) async throws -> Response {
         let agent = try await self.authenticate(request)
-        let upload = try await HTTPBody.decode(LenientJobBatch.self, from: request, limit: self.configuration.maxJobBatchBytes)
+        let upload = try await HTTPBody.decode(LenientJobBatch<JobRecord>.self, from: request, limit: self.configuration.maxJobBatchBytes)
         guard upload.slots.count <= self.configuration.maxJobsPerBatch else {
             throw ServerError.invalidField("a batch holds at most \(self.configuration.maxJobsPerBatch) jobs")
         }
-        var valid = [JobRecord]()
-        var rejected = [JobBatchResponse.Rejection]()
-        var seen = Set<JobID>()
-        for (index, slot) in upload.slots.enumerated() {
-            switch slot {
-            case .undecodable(let jobID, let problem):
-                rejected.append(.init(index: index, jobID: jobID, reason: "malformed_record", message: problem))
-            case .record(let record):
-                let problems = record.validationProblems
-                if !problems.isEmpty {
-                    rejected.append(.init(index: index, jobID: record.jobID, reason: "invalid_record", message: problems.joined(separator: "; ")))
-                } else if seen.insert(record.jobID).inserted {
-                    valid.append(record)
-                }
-            }
-        }
+        let (valid, rejected) = upload.validated(\.jobID, problems: \.validationProblems)
         let result = valid.isEmpty ? JobIngestResult(accepted: [], duplicates: []) : try await self.store.recordJobs(valid, agentID: agent.agentID, receivedAt: self.configuration.clock())
         self.metrics.jobsAccepted.increment(by: result.accepted.count)
         self.metrics.jobsDuplicate.increment(by: result.duplicates.count)

@@ -100,6 +100,23 @@ extension PostgresStore {
                 revision bigint NOT NULL, updated_at timestamptz NOT NULL)
             """,
         ]),
+        // Pull printing: held jobs' metadata and their release. Other branches add
+        // migrations too; each has its own name, so the order they run in does not matter.
+        Migration(name: "v2-held-jobs", statements: [
+            """
+            CREATE TABLE held_jobs (
+                job_id text PRIMARY KEY, agent_id text NOT NULL, user_name text NOT NULL, user_key text NOT NULL,
+                computer text NOT NULL, printer text NOT NULL, document_name text NOT NULL, pages integer NOT NULL,
+                copies integer NOT NULL, color boolean NOT NULL, duplex boolean NOT NULL, bytes bigint NOT NULL,
+                protocol text NOT NULL, held_at timestamptz NOT NULL, expires_at timestamptz NOT NULL,
+                received_at timestamptz NOT NULL, state text NOT NULL, settled boolean NOT NULL DEFAULT false,
+                release_printer text, released_to text, released_at timestamptz, released_by text,
+                finished_at timestamptz, failure text)
+            """,
+            "CREATE INDEX held_jobs_agent ON held_jobs(agent_id, state)",
+            "CREATE INDEX held_jobs_user ON held_jobs(user_key, held_at)",
+            "CREATE INDEX held_jobs_expiry ON held_jobs(state, expires_at)",
+        ]),
         // LAN driver caches (docs/driver-cache.md): each bound to one enrolled agent, whose
         // revocation takes the cache out of plans. Ranges and sites are JSON arrays.
         Migration(name: "v3-driver-caches", statements: [

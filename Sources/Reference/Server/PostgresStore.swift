@@ -24,7 +24,7 @@ public final class PostgresStore: Store, Service {
     let client: PostgresClient
     let settings: DatabaseLocation.PostgresSettings
     let logger: Logger
-    private let migrated = ReadyGate()
+    let migrated = ReadyGate()
     /// How long ``run()`` keeps trying to reach the database before it gives up.
     private let startupTimeout: Duration
     /// How long one call waits for the database before it answers 503.
@@ -281,14 +281,16 @@ public final class PostgresStore: Store, Service {
             let rows = try await connection.query(
                 """
                 SELECT c.credential_hash, c.agent_id, c.revoked_at IS NOT NULL, a.hostname,
-                       (SELECT generation FROM config_state WHERE id = 1)
+                       (SELECT generation FROM config_state WHERE id = 1),
+                       EXISTS (SELECT 1 FROM held_jobs h WHERE h.agent_id = c.agent_id
+                               AND (h.state = 'released' OR (h.state = 'cancelled' AND NOT h.settled)))
                 FROM device_credentials c JOIN agents a ON a.id = c.agent_id
                 WHERE c.credential_hash = \(credentialHash)
                 """, logger: logger).collect()
             guard let row = rows.first else { return nil }
-            let (stored, agentID, revoked, hostname, generation) = try row.decode((String, String, Bool, String, Int64).self)
+            let (stored, agentID, revoked, hostname, generation, pending) = try row.decode((String, String, Bool, String, Int64, Bool).self)
             guard SecretToken.constantTimeEquals(Array(stored.utf8), Array(credentialHash.utf8)) else { return nil }
-            return AgentAuthentication(agentID: .init(agentID), hostname: hostname, credentialRevoked: revoked, generation: generation)
+            return AgentAuthentication(agentID: .init(agentID), hostname: hostname, credentialRevoked: revoked, generation: generation, hasPendingReleases: pending)
         }
     }
 
@@ -609,6 +611,7 @@ public final class PostgresStore: Store, Service {
         let submitted = jobs.map(\.submittedAt.timeIntervalSince1970)
         let completed = jobs.map(\.completedAt.timeIntervalSince1970)
         let outcomes = jobs.map(\.outcome.rawValue)
+        let failures = jobs.map { $0.failure ?? "" }
         let inserted: Set<String> = try await self.transaction { connection in
             let rows = try await connection.query(
                 """
@@ -623,7 +626,15 @@ public final class PostgresStore: Store, Service {
                 ON CONFLICT (job_id) DO NOTHING
                 RETURNING job_id
                 """, logger: logger).collect()
-            return Set(try rows.map { try $0.decode(String.self) })
+            let inserted = try rows.map { try $0.decode(String.self) }
+            // A held job takes the state of its newly stored record, in the same transaction.
+            try await connection.query(
+                """
+                UPDATE held_jobs h SET state = j.outcome, finished_at = to_timestamp(j.completed_at), failure = NULLIF(j.failure, ''), settled = true
+                FROM unnest(\(ids), \(outcomes), \(completed), \(failures)) AS j(job_id, outcome, completed_at, failure)
+                WHERE h.job_id = j.job_id AND h.job_id = ANY(\(inserted))
+                """, logger: logger)
+            return Set(inserted)
         }
         // A batch that names one job twice: the first is accepted, the second is a duplicate,
         // as with SQLite.

@@ -27,18 +27,24 @@ public struct PrintplaneServer: Service {
     public let consoleRoutes: [(method: String, path: String)]
     private let application: Application<RouterResponder<ServerRequestContext>>
     private let port: NIOLockedValueBox<Int?>
+    /// The long-polls waiting for releases on this instance.
+    let hub: ReleaseHub
     private let logger: Logger
 
     /// Builds the server: creates or loads the data directory's identity, opens the
     /// store (unless one is given) and wires the routes. Nothing listens until ``run()``.
     ///
-    /// With a PostgreSQL database, run ``supportingServices`` in the same `ServiceGroup`,
-    /// before the server (`supportingServices + [server]`).
+    /// Run ``supportingServices`` in the same `ServiceGroup`, before the server
+    /// (`supportingServices + [server]`): the PostgreSQL pool, the held-job expiry sweep and
+    /// the release feed.
     ///
-    /// The console signs in with the admin key (``AdminKeyAuthenticator``), then with each
-    /// of `consoleAuthenticators` in order: the place a directory (AD) sign-in plugs in.
+    /// The console signs in with the admin key (``AdminKeyAuthenticator``), then with each of
+    /// `consoleAuthenticators`, then with the directory. The user API (pull-print release)
+    /// accepts the admin key acting for a named user (``AdminKeyUserAuthenticator``), then
+    /// each of `userAuthenticators`, then the directory.
     public static func build(
-        configuration: ServerConfiguration, logger: Logger, store: (any Store)? = nil, consoleAuthenticators: [any ConsoleAuthenticator] = []
+        configuration: ServerConfiguration, logger: Logger, store: (any Store)? = nil, consoleAuthenticators: [any ConsoleAuthenticator] = [],
+        userAuthenticators: [any UserAuthenticator] = []
     ) throws -> PrintplaneServer {
         let identity = try ServerIdentity.loadOrCreate(configuration: configuration, logger: logger)
         let opened: any Store
@@ -56,28 +62,40 @@ public struct PrintplaneServer: Service {
         }
         return try PrintplaneServer(
             configuration: configuration, identity: identity, store: opened,
-            authenticators: [AdminKeyAuthenticator(identity: identity)] + consoleAuthenticators, logger: logger)
+            authenticators: [AdminKeyAuthenticator(identity: identity)] + consoleAuthenticators,
+            userAuthenticators: [AdminKeyUserAuthenticator(identity: identity)] + userAuthenticators, logger: logger)
     }
 
     /// What must run beside the server, started before it and stopped after it: the
-    /// PostgreSQL connection pool (empty for SQLite). A `ServiceGroup` stops services in
-    /// reverse order, so in-flight requests finish while the database is still there.
+    /// PostgreSQL connection pool (for PostgreSQL), the held-job expiry sweep, and the feed
+    /// that brings releases made through other instances (for a shared store). A
+    /// `ServiceGroup` stops services in reverse order, so in-flight requests finish while the
+    /// database is still there. Each read makes new services: take it once.
     public var supportingServices: [any Service] {
-        (self.store as? PostgresStore).map { [$0] } ?? []
+        var services = [any Service]()
+        if let postgres = self.store as? PostgresStore { services.append(postgres) }
+        services.append(HeldJobExpiryService(store: self.store, interval: self.configuration.heldJobSweepInterval, clock: self.configuration.clock, logger: self.logger))
+        if let feed = self.store as? any ReleaseFeed { services.append(ReleaseFeedService(feed: feed, hub: self.hub, logger: self.logger)) }
+        return services
     }
 
-    private init(configuration: ServerConfiguration, identity: ServerIdentity, store: any Store, authenticators: [any ConsoleAuthenticator], logger: Logger) throws {
+    private init(
+        configuration: ServerConfiguration, identity: ServerIdentity, store: any Store, authenticators: [any ConsoleAuthenticator],
+        userAuthenticators: [any UserAuthenticator], logger: Logger
+    ) throws {
         self.configuration = configuration
         self.identity = identity
         self.store = store
+        self.logger = logger
         let metrics = ServerMetrics()
         self.metrics = metrics
-        self.logger = logger
         let directory = DirectoryService(
             store: store, secrets: try DirectorySecretBox.forServer(dataDirectory: configuration.dataDirectory, environmentKey: configuration.directoryKey),
             clock: configuration.clock, metrics: metrics, logger: logger, options: configuration.directoryOptions)
         self.directory = directory
         let planner = CheckInPlanner(store: store, directory: directory, directoryRetryAfter: configuration.directoryRetryAfterSeconds)
+        let hub = ReleaseHub(limit: configuration.maxLongPolls)
+        self.hub = hub
         let repository = DriverRepository(
             directory: (configuration.dataDirectory as NSString).appendingPathComponent("drivers"), maxBytes: configuration.maxDriverBytes,
             mirror: store as? any DriverBlobMirror)
@@ -88,7 +106,11 @@ public struct PrintplaneServer: Service {
         AgentAPI(
             configuration: configuration, identity: identity, store: store, planner: planner,
             shedder: LoadShedder(softRate: configuration.checkInSoftRate, hardRate: configuration.checkInHardRate, clock: configuration.clock),
-            downloads: DriverDownloadResponder(limiter: DownloadLimiter(limit: configuration.maxConcurrentDownloads)), repository: repository, metrics: metrics
+            downloads: DriverDownloadResponder(limiter: DownloadLimiter(limit: configuration.maxConcurrentDownloads)), repository: repository, metrics: metrics, hub: hub
+        ).register(on: table)
+        UserAPI(
+            configuration: configuration, store: store, authenticators: userAuthenticators + [DirectoryUserAuthenticator(directory: directory)], hub: hub,
+            metrics: metrics
         ).register(on: table)
         let operations = AdminOperations(configuration: configuration, identity: identity, store: store, planner: planner, repository: repository)
         AdminAPI(operations: operations, identity: identity, configuration: configuration).register(on: table)
@@ -124,6 +146,8 @@ public struct PrintplaneServer: Service {
         )
     }
 
+    /// Serves until graceful shutdown. Then release long-polls answer at once (204) instead of
+    /// holding the drain up for their wait, and in-flight requests complete.
     public func run() async throws {
         do {
             try await self.directory.refresh()
@@ -131,7 +155,11 @@ public struct PrintplaneServer: Service {
             self.logger.error("cannot read the directory settings", metadata: ["printplane.error": "\(error)"])
         }
         do {
-            try await self.application.run()
+            try await withGracefulShutdownHandler {
+                try await self.application.run()
+            } onGracefulShutdown: {
+                self.hub.shutDown()
+            }
         } catch {
             await self.directory.shutdown()
             throw error

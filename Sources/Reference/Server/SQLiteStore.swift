@@ -8,7 +8,7 @@ import PrintplaneCore
 /// exactly one agent" hold under concurrency: the check and the increment happen in
 /// one write transaction.
 public struct SQLiteStore: Store {
-    private let writer: any DatabaseWriter
+    let writer: any DatabaseWriter
 
     /// Opens (creating if needed) the database file at `path` in WAL mode and migrates it.
     public init(path: String) throws {
@@ -99,6 +99,22 @@ public struct SQLiteStore: Store {
                     revision INTEGER NOT NULL, updated_at REAL NOT NULL);
                 """)
         }
+        // Pull printing: held jobs' metadata and their release. Other branches add
+        // migrations too; each has its own name, so the order they run in does not matter.
+        migrator.registerMigration("v2-held-jobs") { db in
+            try db.execute(sql: """
+                CREATE TABLE held_jobs (
+                    job_id TEXT PRIMARY KEY, agent_id TEXT NOT NULL, user TEXT NOT NULL, user_key TEXT NOT NULL,
+                    computer TEXT NOT NULL, printer TEXT NOT NULL, document_name TEXT NOT NULL, pages INTEGER NOT NULL,
+                    copies INTEGER NOT NULL, color INTEGER NOT NULL, duplex INTEGER NOT NULL, bytes INTEGER NOT NULL,
+                    protocol TEXT NOT NULL, held_at REAL NOT NULL, expires_at REAL NOT NULL, received_at REAL NOT NULL,
+                    state TEXT NOT NULL, settled INTEGER NOT NULL DEFAULT 0, release_printer TEXT, released_to TEXT,
+                    released_at REAL, released_by TEXT, finished_at REAL, failure TEXT);
+                CREATE INDEX held_jobs_agent ON held_jobs(agent_id, state);
+                CREATE INDEX held_jobs_user ON held_jobs(user_key, held_at);
+                CREATE INDEX held_jobs_expiry ON held_jobs(state, expires_at);
+                """)
+        }
         // LAN driver caches (docs/driver-cache.md): each bound to one enrolled agent, whose
         // revocation takes the cache out of plans. Ranges and sites are JSON arrays.
         migrator.registerMigration("v3-driver-caches") { db in
@@ -114,7 +130,7 @@ public struct SQLiteStore: Store {
 
     // MARK: Helpers
 
-    private static func audit(_ entry: AuditEntry, _ db: Database) throws {
+    static func audit(_ entry: AuditEntry, _ db: Database) throws {
         try db.execute(
             sql: "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
             arguments: [entry.at.timeIntervalSince1970, entry.actor, entry.action, entry.target, entry.detail])
@@ -124,7 +140,7 @@ public struct SQLiteStore: Store {
         try db.execute(sql: "UPDATE config_state SET generation = generation + 1 WHERE id = 1")
     }
 
-    private static func date(_ value: Double?) -> Date? { value.map { Date(timeIntervalSince1970: $0) } }
+    static func date(_ value: Double?) -> Date? { value.map { Date(timeIntervalSince1970: $0) } }
 
     private static func tokenRecord(_ row: Row) -> EnrollmentTokenRecord {
         EnrollmentTokenRecord(
@@ -219,7 +235,7 @@ public struct SQLiteStore: Store {
     }
 
     /// Runs a write, turning SQLite constraint violations into a 409 for the admin.
-    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await self.writer.write(body)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
@@ -296,7 +312,9 @@ public struct SQLiteStore: Store {
                 db,
                 sql: """
                     SELECT c.credential_hash, c.agent_id, c.revoked_at, a.hostname,
-                           (SELECT generation FROM config_state WHERE id = 1) AS generation
+                           (SELECT generation FROM config_state WHERE id = 1) AS generation,
+                           EXISTS (SELECT 1 FROM held_jobs h WHERE h.agent_id = c.agent_id
+                                   AND (h.state = 'released' OR (h.state = 'cancelled' AND h.settled = 0))) AS pending
                     FROM device_credentials c JOIN agents a ON a.id = c.agent_id
                     WHERE c.credential_hash = ?
                     """,
@@ -306,7 +324,7 @@ public struct SQLiteStore: Store {
             guard SecretToken.constantTimeEquals(Array(stored.utf8), Array(credentialHash.utf8)) else { return nil }
             return AgentAuthentication(
                 agentID: .init(row["agent_id"]), hostname: row["hostname"],
-                credentialRevoked: (row["revoked_at"] as Double?) != nil, generation: row["generation"])
+                credentialRevoked: (row["revoked_at"] as Double?) != nil, generation: row["generation"], hasPendingReleases: row["pending"])
         }
     }
 
@@ -599,7 +617,12 @@ public struct SQLiteStore: Store {
                     job.submittedAt.timeIntervalSince1970, job.completedAt.timeIntervalSince1970, job.outcome.rawValue,
                     receivedAt.timeIntervalSince1970,
                 ])
-                if db.changesCount > 0 { accepted.append(job.jobID) } else { duplicates.append(job.jobID) }
+                if db.changesCount > 0 {
+                    accepted.append(job.jobID)
+                    try Self.settleHeldJob(job, db)
+                } else {
+                    duplicates.append(job.jobID)
+                }
             }
             return JobIngestResult(accepted: accepted, duplicates: duplicates)
         }

@@ -55,6 +55,15 @@ public struct ServerConfiguration: Sendable {
     /// `Origin`/`Referer` check on every console POST. `nil`: `https://` plus the request's
     /// `Host`, which is right unless a reverse proxy rewrites `Host`.
     public var consoleOrigin: String?
+    /// The longest a held job waits for release: a registration's expiry is capped at its
+    /// hold time (and its arrival) plus this (`--held-job-ttl`).
+    public var heldJobTTL: Duration = .seconds(24 * 3600)
+    /// How often expired held jobs are marked expired.
+    public var heldJobSweepInterval: Duration = .seconds(30)
+    /// Release long-polls (`GET /agent/releases?wait=N`) held open at once; more get 503 + Retry-After.
+    public var maxLongPolls: Int = 10_000
+    /// The longest `wait` a long-poll may ask for, in seconds.
+    public var maxLongPollSeconds: Int = 30
 
     /// Seconds before an idle connection (keep-alive or slow client) is closed.
     public var idleTimeoutSeconds: Int = 60

@@ -42,6 +42,10 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
         case caUnavailable = "ca_unavailable"
         case invalidCSR = "invalid_csr"
         case certificateNameRefused = "certificate_name_refused"
+        case invalidCredentials = "invalid_credentials"
+        case heldJobExpired = "held_job_expired"
+        case heldJobNotHeld = "held_job_not_held"
+        case longPollsBusy = "long_polls_busy"
         case `internal` = "internal_error"
     }
 
@@ -50,11 +54,16 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
     public let message: String
     /// Seconds a client should wait before retrying (503 answers).
     public let retryAfterSeconds: Int?
+    /// A status other than the reason's usual one, where one reason means different things
+    /// on different routes (`directory_not_configured`: 409 for the admin's directory routes,
+    /// 401 for a user's password on the user API).
+    private let statusOverride: HTTPResponse.Status?
 
-    private init(_ code: Code, _ message: String, retryAfter: Int? = nil) {
+    private init(_ code: Code, _ message: String, retryAfter: Int? = nil, status: HTTPResponse.Status? = nil) {
         self.code = code
         self.message = message
         self.retryAfterSeconds = retryAfter
+        self.statusOverride = status
     }
 
     /// The machine-readable reason.
@@ -121,14 +130,30 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
     public static func invalidCSR(_ detail: String) -> ServerError { .init(.invalidCSR, detail) }
     /// A certificate signing request naming a host the cache is not registered under (or the server's own).
     public static func certificateNameRefused(_ detail: String) -> ServerError { .init(.certificateNameRefused, detail) }
+    /// HTTP Basic credentials on the user API, with no directory to check them against: 401,
+    /// since the caller can authenticate another way (the admin key acting for a user).
+    public static let userPasswordsNeedADirectory = ServerError(
+        .directoryNotConfigured, "No directory is configured to check user passwords; use the admin key with ?user= (or X-Printplane-User) instead.",
+        status: .unauthorized)
+    /// A user's name or password is wrong (never says which).
+    public static let invalidCredentials = ServerError(.invalidCredentials, "The user name or password is wrong.")
+    /// A release of a held job past its expiry.
+    public static func heldJobExpired(_ detail: String) -> ServerError { .init(.heldJobExpired, detail) }
+    /// A release or cancel of a job that is no longer held (already released, printed, cancelled…).
+    public static func heldJobNotHeld(_ detail: String) -> ServerError { .init(.heldJobNotHeld, detail) }
+    /// More release long-polls than the server holds at once.
+    public static func longPollsBusy(retryAfter: Int) -> ServerError {
+        .init(.longPollsBusy, "Too many agents are waiting for releases on this server; retry later (check-ins still carry releases).", retryAfter: retryAfter)
+    }
     /// A start-up problem: flags, files in the data directory, the listener.
     public static func invalidConfiguration(_ detail: String) -> ServerError { .init(.invalidConfiguration, detail) }
 
     /// The HTTP status this error maps to at the edge.
     public var status: HTTPResponse.Status {
+        if let statusOverride { return statusOverride }
         switch self.code {
         case .tokenExpired, .tokenRevoked, .tokenExhausted, .tokenUnknown, .credentialMissing, .credentialMalformed,
-            .credentialUnknown, .credentialRevoked, .adminKeyInvalid:
+            .credentialUnknown, .credentialRevoked, .adminKeyInvalid, .invalidCredentials:
             return .unauthorized
         case .signInFailed: return .unauthorized
         case .forbidden, .notACache, .certificateNameRefused: return .forbidden
@@ -142,9 +167,9 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
         case .headerTooLarge: return .init(code: 431, reasonPhrase: "Request Header Fields Too Large")
         case .notFound: return .notFound
         case .methodNotAllowed: return .methodNotAllowed
-        case .conflict: return .conflict
+        case .conflict, .heldJobExpired, .heldJobNotHeld: return .conflict
         case .rangeNotSatisfiable: return .rangeNotSatisfiable
-        case .overloaded, .downloadsBusy, .directoryUnavailable: return .serviceUnavailable
+        case .overloaded, .downloadsBusy, .directoryUnavailable, .longPollsBusy: return .serviceUnavailable
         case .directoryNotConfigured: return .conflict
         case .internal, .invalidConfiguration: return .internalServerError
         }

@@ -36,6 +36,9 @@ public struct ServerMetrics: Sendable {
     let directoryCacheEntries: CoreMetrics.Gauge
     /// Check-ins answered 503 directory_unavailable.
     let checkInsDirectoryUnavailable: CoreMetrics.Counter
+    let heldJobsRegistered: CoreMetrics.Counter
+    let heldJobsReleased: CoreMetrics.Counter
+    let longPollsRefused: CoreMetrics.Counter
 
     public init() {
         let registry = PrometheusCollectorRegistry()
@@ -64,6 +67,9 @@ public struct ServerMetrics: Sendable {
         self.directoryStaleServed = CoreMetrics.Counter(label: "printplane_directory_stale_served_total", factory: factory)
         self.directoryCacheEntries = CoreMetrics.Gauge(label: "printplane_directory_cache_entries", factory: factory)
         self.checkInsDirectoryUnavailable = CoreMetrics.Counter(label: "printplane_checkin_directory_unavailable_total", factory: factory)
+        self.heldJobsRegistered = CoreMetrics.Counter(label: "printplane_held_jobs_registered_total", factory: factory)
+        self.heldJobsReleased = CoreMetrics.Counter(label: "printplane_held_jobs_released_total", factory: factory)
+        self.longPollsRefused = CoreMetrics.Counter(label: "printplane_release_long_polls_refused_total", factory: factory)
     }
 
     /// Counts one HTTP request by route and status.

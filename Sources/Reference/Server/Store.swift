@@ -84,6 +84,30 @@ public protocol Store: Sendable {
     func touchConsoleSession(idHash: String, at: Date) async throws
     /// Ends a session (sign-out, or found expired). Returns `false` when there was none.
     func deleteConsoleSession(idHash: String, audit: AuditEntry?) async throws -> Bool
+    // MARK: Pull printing (metadata only: documents stay on the workstations)
+    /// Registers held jobs and ignores known job IDs, committing before it returns. Each
+    /// expiry is capped at `maximumHold` after the hold and after `receivedAt`. A job whose
+    /// record is already in `jobs` is registered in the state that record says; one already
+    /// past its expiry is registered `expired`. In the same transaction, ``recordJobs(_:agentID:receivedAt:)``
+    /// moves a held job to the state of its newly stored record (printed, failed, cancelled,
+    /// expired), whatever it was: the workstation's record is what happened to the document.
+    func registerHeldJobs(_ jobs: [HeldJobRegistration], agentID: AgentID, receivedAt: Date, maximumHold: TimeInterval) async throws -> HeldJobIngestResult
+    /// A user's held jobs, newest first; `states` nil means every state. Users compare
+    /// case-insensitively.
+    func heldJobs(user: String, states: Set<HeldJobState>?, limit: Int) async throws -> [HeldJobStatus]
+    /// One held job of `user` and the agent holding its document; nil when `user` has no such job.
+    func heldJob(id: JobID, user: String) async throws -> (status: HeldJobStatus, agentID: AgentID)?
+    /// Releases a held job of `user` to `printer`: one conditional update (held, not expired
+    /// at `at`), so of two releases at once exactly one wins. Audited in the same transaction.
+    func releaseHeldJob(id: JobID, user: String, printer: PlannedPrinter, at: Date, audit: AuditEntry) async throws -> HeldJobChange
+    /// Cancels a held or released (not yet printed) job of `user`. Audited in the same transaction.
+    func cancelHeldJob(id: JobID, user: String, at: Date, audit: AuditEntry) async throws -> HeldJobChange
+    /// The releases and cancellations the agent has not reported an outcome for.
+    func pendingReleases(agentID: AgentID) async throws -> PendingReleases
+    /// Marks held and released jobs whose expiry is at or before `at` as expired; returns how many.
+    func expireHeldJobs(at: Date) async throws -> Int
+    /// Held jobs by state; the filter's times apply to the hold time.
+    func heldJobTotals(matching filter: JobFilter) async throws -> HeldJobTotals
 
     // MARK: Audit and health
     /// Appends an entry for an event that writes nothing else (a refused console sign-in).
@@ -172,11 +196,16 @@ public struct AgentAuthentication: Sendable, Hashable {
     /// The configuration generation at read time; plans are cached per generation.
     public var generation: Int64
 
-    public init(agentID: AgentID, hostname: String, credentialRevoked: Bool, generation: Int64) {
+    /// Whether releases or cancellations wait for this agent (read in the same query, so a
+    /// check-in with none pays nothing for pull printing).
+    public var hasPendingReleases: Bool
+
+    public init(agentID: AgentID, hostname: String, credentialRevoked: Bool, generation: Int64, hasPendingReleases: Bool = false) {
         self.agentID = agentID
         self.hostname = hostname
         self.credentialRevoked = credentialRevoked
         self.generation = generation
+        self.hasPendingReleases = hasPendingReleases
     }
 }
 
@@ -319,6 +348,29 @@ public struct StoredDirectorySettings: Sendable, Hashable {
 public struct JobIngestResult: Sendable, Hashable {
     public var accepted: [JobID]
     public var duplicates: [JobID]
+}
+
+/// What a registration batch did, and the expiry kept for each acknowledged job.
+public struct HeldJobIngestResult: Sendable, Hashable {
+    public var accepted: [JobID]
+    public var duplicates: [JobID]
+    public var expiresAt: [JobID: Date]
+
+    public init(accepted: [JobID] = [], duplicates: [JobID] = [], expiresAt: [JobID: Date] = [:]) {
+        self.accepted = accepted
+        self.duplicates = duplicates
+        self.expiresAt = expiresAt
+    }
+}
+
+/// The answer of a release or cancel.
+public enum HeldJobChange: Sendable, Hashable {
+    /// Done; the job as it is now, and the agent that holds its document (to wake).
+    case changed(HeldJobStatus, agentID: AgentID)
+    /// No such job for this user (another user's job is not revealed).
+    case notFound
+    /// The job is not in a state that allows it (or, for a release, it has expired); as it is.
+    case refused(HeldJobStatus)
 }
 
 /// Report filters; `nil` fields do not filter.

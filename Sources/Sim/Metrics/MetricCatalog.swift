@@ -40,7 +40,7 @@ public enum MetricCatalog {
         var list: [(String, Kind)] = [
             ("enroll.accepted", .count), ("enroll.refused", .count), ("enroll.refused_expired", .count),
             ("enroll.refused_revoked", .count), ("tokens.expired_accepted", .count), ("tokens.valid_refused", .count),
-            ("jobs.printed", .count), ("jobs.failed", .count), ("jobs.held", .count), ("pages.printed", .count),
+            ("jobs.printed", .count), ("jobs.failed", .count), ("jobs.held", .count), ("jobs.released", .count), ("pages.printed", .count),
             ("metadata.lost", .count), ("metadata.duplicated", .count),
             ("crosscheck.jobs_mismatch", .count), ("crosscheck.pages_mismatch", .count), ("crosscheck.users_mismatch", .count),
             ("crosscheck.agent_jobs", .count), ("crosscheck.printer_jobs", .count), ("crosscheck.server_jobs", .count),

@@ -8,6 +8,8 @@ public enum SimOperation: String, Sendable, Hashable, CaseIterable, Codable, Com
     case driverDownload = "driver_download"
     case jobUpload = "job_upload"
     case printSend = "print_send"
+    /// A pull-print release: from its intended time until the holding agent printed the job.
+    case release
     case login
 
     public static func < (lhs: Self, rhs: Self) -> Bool {

@@ -1,9 +1,15 @@
 import PrintplaneAgent
+import PrintplaneCore
 
 /// Feeds what the agents' logic reports (driver downloads, `Retry-After`) into the run's
 /// metrics.
 struct SimAgentObserver: AgentObserver {
     let recorder: MetricsRecorder
+    let releases: ReleaseTracker
+
+    func releaseHandled(_ record: JobRecord) {
+        self.releases.ended(record)
+    }
 
     func driverDownload(sha256: String, source: String, bytes: Int64, duration: Duration, error: String?) {
         let end = ContinuousClock.now

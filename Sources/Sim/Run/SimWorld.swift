@@ -31,7 +31,8 @@ final class SimWorld: Sendable {
     let users: [SimUser]
     let printerRecords: [PrinterRecord]
     let tokens: TokenBook
-    let ledger = JobLedger()
+    let ledger: JobLedger
+    let releases: ReleaseTracker
     let rollout = DriverRollout()
     let random: NIOLockedValueBox<SeededRandom>
     let inFlight = NIOLockedValueBox(0)
@@ -45,9 +46,11 @@ final class SimWorld: Sendable {
         scenario: Scenario, controlPlane: SimControlPlane, printers: FakePrinterService, directory: SimulatedADServer?, directoryPort: Int?,
         directoryHost: String, residentBeforeFleet: Int,
         recorder: MetricsRecorder, configuration: SimRunConfiguration, logger: Logger, http: HTTPClient, agents: [VirtualAgent], users: [SimUser],
-        printerRecords: [PrinterRecord], tokens: TokenBook, serverURL: String, runTag: String
+        printerRecords: [PrinterRecord], tokens: TokenBook, serverURL: String, runTag: String, releases: ReleaseTracker
     ) {
         self.runTag = runTag
+        self.releases = releases
+        self.ledger = releases.ledger
         self.directoryHost = directoryHost
         self.residentBeforeFleet = residentBeforeFleet
         self.scenario = scenario
@@ -125,7 +128,8 @@ final class SimWorld: Sendable {
         let printTransport = NIOPrinterTransport(timeout: .seconds(30))
         var agentLogger = logger
         agentLogger.logLevel = .error
-        let observer = SimAgentObserver(recorder: recorder)
+        let releases = ReleaseTracker(recorder: recorder, ledger: JobLedger())
+        let observer = SimAgentObserver(recorder: recorder, releases: releases)
         let clock = SystemAgentClock()
         let state = EphemeralAgentStateStore()
         let installer = StateOnlyPrinterInstaller()
@@ -148,7 +152,7 @@ final class SimWorld: Sendable {
         return SimWorld(
             scenario: scenario, controlPlane: controlPlane, printers: printers, directory: directory, directoryPort: directoryPort,
             directoryHost: directoryHost, residentBeforeFleet: residentBefore, recorder: recorder, configuration: configuration, logger: logger, http: http, agents: agents, users: users,
-            printerRecords: records, tokens: TokenBook(), serverURL: await controlPlane.url, runTag: runTag)
+            printerRecords: records, tokens: TokenBook(), serverURL: await controlPlane.url, runTag: runTag, releases: releases)
     }
 
     func shutdown() async throws {
@@ -197,7 +201,7 @@ final class SimWorld: Sendable {
         // Counters start at zero, so "nothing happened" reads 0, not "not measured".
         for counter in [
             "enroll.accepted", "enroll.refused", "enroll.refused_expired", "enroll.refused_revoked", "tokens.expired_accepted",
-            "tokens.valid_refused", "jobs.printed", "jobs.failed", "jobs.held", "pages.printed", "driver.bytes", "server.retry_after",
+            "tokens.valid_refused", "jobs.printed", "jobs.failed", "jobs.held", "jobs.released", "pages.printed", "driver.bytes", "server.retry_after",
             "iterations.dropped", "agents.enrolled",
         ] {
             self.recorder.increment(counter, by: 0)
@@ -209,6 +213,7 @@ final class SimWorld: Sendable {
             group.addTask { await self.arrivals(scenario.schedule(\.checkins), until: end) { intended in await self.checkInArrival(intended) } }
             group.addTask { await self.arrivals(scenario.schedule(\.logins), until: end) { intended in await self.loginArrival(intended) } }
             group.addTask { await self.arrivals(self.printSchedule(), until: end) { intended in await self.printArrival(intended) } }
+            group.addTask { await self.arrivals(scenario.schedule(\.releases), until: end) { intended in await self.releaseArrival(intended) } }
             group.addTask { await self.events(until: hardStop) }
             group.addTask { await self.uploadLoop(until: end) }
             group.addTask {
@@ -219,11 +224,14 @@ final class SimWorld: Sendable {
             var finished = 0
             while await group.next() != nil {
                 finished += 1
-                if finished == 6 { group.cancelAll() }
+                if finished == 7 { group.cancelAll() }
             }
         }
         var notes = [String]()
         notes += await self.drain(until: hardStop + .seconds(60))
+        let unresolved = self.releases.unresolved()
+        for (_, intended) in unresolved { self.recorder.record(.release, intendedStart: intended, error: "not_printed") }
+        if !unresolved.isEmpty { notes.append("\(unresolved.count) release(s) were never printed by their agent") }
         notes += try await self.crossCheck()
         let cpu = ProcessFigures.cpuSeconds() - cpuAtStart
         let wall = ScenarioRunner.seconds(ContinuousClock.now - self.origin)
@@ -458,6 +466,7 @@ final class SimWorld: Sendable {
             if result.held {
                 self.recorder.increment("jobs.held")
                 self.recorder.record(.printSend, intendedStart: intended)
+                self.releases.hold(ReleaseTracker.Held(jobID: record.jobID, agent: virtual, user: user, heldAt: .now))
                 return
             }
             self.ledger.add(record)
@@ -471,6 +480,39 @@ final class SimWorld: Sendable {
             }
         } catch {
             self.recorder.record(.printSend, intendedStart: intended, error: "agent_error")
+        }
+    }
+
+    // MARK: Pull printing
+
+    /// One release: a job held at least 2 s ago (its registration has gone up with the 1 s
+    /// upload loop) is released at a random printer through the user API, with the admin key
+    /// acting for its user. Its agent's long-poll is open first, as a daemon's always is; the
+    /// release's latency runs until that agent printed the job (``ReleaseTracker``).
+    func releaseArrival(_ intended: ContinuousClock.Instant) async {
+        guard let job = self.releases.takeHeld(olderThan: .seconds(2), pick: { count in Int(self.random.withLockedValue { $0.next() } % UInt64(count)) }) else {
+            self.recorder.dropIteration(.release)
+            return
+        }
+        guard !self.printerRecords.isEmpty, let key = try? await self.controlPlane.adminKey, let caPEM = try? await self.controlPlane.caPEM else {
+            self.recorder.record(.release, intendedStart: intended, error: "no_printer")
+            return
+        }
+        let printer = self.printerRecords[Int(self.random.withLockedValue { $0.next() } % UInt64(self.printerRecords.count))]
+        let client = UserClient(configuration: UserClient.Configuration(serverURL: self.serverURL, caPEM: caPEM, credentials: .adminKey(key, user: job.user)), client: self.http)
+        self.releases.releasing(job.jobID, intended: intended)
+        async let poll = job.agent.agent.pollReleases(wait: 20)
+        do {
+            _ = try await client.release(job.jobID, to: ReleaseRequest(printerID: printer.id))
+        } catch {
+            self.releases.forget(job.jobID)
+            let reason = (error as? AdminClient.Failure)?.reason ?? "unreachable"
+            if reason == "not_found" { self.releases.putBack(job) }  // not registered yet
+            self.recorder.record(.release, intendedStart: intended, error: reason)
+            return
+        }
+        if case .pending(let pending) = await poll {
+            await job.agent.agent.handle(pending)
         }
     }
 
@@ -509,8 +551,8 @@ final class SimWorld: Sendable {
                 }
                 running += 1
                 group.addTask {
-                    let depth = (try? await virtual.agent.environment.outbox.depth()) ?? 0
-                    guard depth > 0 else { return 0 }
+                    let depth = await virtual.agent.pendingUploads()
+                    guard depth != 0 else { return 0 }
                     let start = ContinuousClock.now
                     let result = await virtual.agent.uploadOutbox()
                     self.recorder.record(.jobUpload, intendedStart: start, error: result.stoppedBy.map { _ in "upload_stopped" })

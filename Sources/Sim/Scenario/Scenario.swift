@@ -202,14 +202,18 @@ public struct Scenario: Sendable, Equatable {
         public var checkins: RateSpec?
         public var logins: RateSpec?
         public var print: PrintLoad?
+        /// Pull-print releases: each picks a job held at least 2 s earlier and releases it at
+        /// a random printer through the user API (`print.hold` makes held jobs).
+        public var releases: RateSpec?
 
-        public init(name: String, start: Duration, duration: Duration, checkins: RateSpec? = nil, logins: RateSpec? = nil, print: PrintLoad? = nil) {
+        public init(name: String, start: Duration, duration: Duration, checkins: RateSpec? = nil, logins: RateSpec? = nil, print: PrintLoad? = nil, releases: RateSpec? = nil) {
             self.name = name
             self.start = start
             self.duration = duration
             self.checkins = checkins
             self.logins = logins
             self.print = print
+            self.releases = releases
         }
 
         public var end: Duration { self.start + self.duration }

@@ -326,13 +326,14 @@ struct ScenarioSchema {
     }
 
     mutating func phase(_ node: Node, _ path: String) -> Scenario.Phase? {
-        guard let fields = self.reader.mapping(node, path, allowed: ["name", "duration", "checkins", "logins", "print"]) else { return nil }
+        guard let fields = self.reader.mapping(node, path, allowed: ["name", "duration", "checkins", "logins", "print", "release"]) else { return nil }
         let name = self.reader.require(fields, "name", path, example: "steady").flatMap { self.reader.string($0, "\(path).name") }
         let duration = self.reader.require(fields, "duration", path, example: "40s").flatMap { self.reader.duration($0, "\(path).duration", positive: true) }
         var ok = name != nil && duration != nil
         var checkins: RateSpec?
         var logins: RateSpec?
         var print: Scenario.PrintLoad?
+        var releases: RateSpec?
         if let node = fields["checkins"] {
             checkins = self.reader.rateSpec(node, "\(path).checkins")
             ok = ok && checkins != nil
@@ -345,11 +346,15 @@ struct ScenarioSchema {
             print = self.printLoad(node, "\(path).print")
             ok = ok && print != nil
         }
-        if ok, checkins == nil, logins == nil, print == nil {
-            self.reader.warning(node, path, "phase \"\(name ?? "")\" declares no load (checkins, logins or print): only the agents' own interval check-ins run", suggestion: "add e.g. checkins: 20/s, or ignore this for an idle phase")
+        if let node = fields["release"] {
+            releases = self.reader.rateSpec(node, "\(path).release")
+            ok = ok && releases != nil
+        }
+        if ok, checkins == nil, logins == nil, print == nil, releases == nil {
+            self.reader.warning(node, path, "phase \"\(name ?? "")\" declares no load (checkins, logins, print or release): only the agents' own interval check-ins run", suggestion: "add e.g. checkins: 20/s, or ignore this for an idle phase")
         }
         guard ok, let name, let duration else { return nil }
-        return Scenario.Phase(name: name, start: .zero, duration: duration, checkins: checkins, logins: logins, print: print)
+        return Scenario.Phase(name: name, start: .zero, duration: duration, checkins: checkins, logins: logins, print: print, releases: releases)
     }
 
     mutating func printLoad(_ node: Node, _ path: String) -> Scenario.PrintLoad? {
