@@ -33,6 +33,8 @@ final class SimWorld: Sendable {
     let tokens: TokenBook
     let ledger: JobLedger
     let releases: ReleaseTracker
+    /// The LAN driver caches, with `drivers.cache: per_site`.
+    let caches: SimDriverCaches?
     let rollout = DriverRollout()
     let random: NIOLockedValueBox<SeededRandom>
     let inFlight = NIOLockedValueBox(0)
@@ -46,9 +48,10 @@ final class SimWorld: Sendable {
         scenario: Scenario, controlPlane: SimControlPlane, printers: FakePrinterService, directory: SimulatedADServer?, directoryPort: Int?,
         directoryHost: String, residentBeforeFleet: Int,
         recorder: MetricsRecorder, configuration: SimRunConfiguration, logger: Logger, http: HTTPClient, agents: [VirtualAgent], users: [SimUser],
-        printerRecords: [PrinterRecord], tokens: TokenBook, serverURL: String, runTag: String, releases: ReleaseTracker
+        printerRecords: [PrinterRecord], tokens: TokenBook, serverURL: String, runTag: String, releases: ReleaseTracker, caches: SimDriverCaches?
     ) {
         self.runTag = runTag
+        self.caches = caches
         self.releases = releases
         self.ledger = releases.ledger
         self.directoryHost = directoryHost
@@ -74,7 +77,8 @@ final class SimWorld: Sendable {
 
     static func build(
         scenario: Scenario, controlPlane: SimControlPlane, printers: FakePrinterService, endpoints: FakePrinterService.Endpoints,
-        directory: SimulatedADServer?, directoryPort: Int?, directoryHost: String, recorder: MetricsRecorder, configuration: SimRunConfiguration, logger: Logger
+        directory: SimulatedADServer?, directoryPort: Int?, directoryHost: String, recorder: MetricsRecorder, configuration: SimRunConfiguration, logger: Logger,
+        cacheSetup: (subnet: Int, directory: String)? = nil
     ) async throws -> SimWorld {
         var random = SeededRandom(seed: scenario.seed)
         let sites = max(1, scenario.fleet.sites)
@@ -149,13 +153,28 @@ final class SimWorld: Sendable {
                 index: index, agent: try Agent(environment: environment), hostname: hostname, reportedAddress: address, site: site,
                 users: (0..<perAgent).map { (index * perAgent + $0) % users.count }))
         }
+        var caches: SimDriverCaches?
+        if scenario.drivers.cache == .perSite, let cacheSetup {
+            var cacheLogger = logger
+            cacheLogger.logLevel = .error
+            do {
+                caches = try await SimDriverCaches.start(
+                    sites: sites, subnet: cacheSetup.subnet, runTag: runTag, controlPlane: controlPlane, http: transport, directory: cacheSetup.directory,
+                    logger: cacheLogger)
+            } catch {
+                try? await http.shutdown()
+                throw error
+            }
+        }
         return SimWorld(
             scenario: scenario, controlPlane: controlPlane, printers: printers, directory: directory, directoryPort: directoryPort,
             directoryHost: directoryHost, residentBeforeFleet: residentBefore, recorder: recorder, configuration: configuration, logger: logger, http: http, agents: agents, users: users,
-            printerRecords: records, tokens: TokenBook(), serverURL: await controlPlane.url, runTag: runTag, releases: releases)
+            printerRecords: records, tokens: TokenBook(), serverURL: await controlPlane.url, runTag: runTag, releases: releases, caches: caches)
     }
 
     func shutdown() async throws {
+        // The caches use the fleet's pool: they stop first.
+        await self.caches?.stop()
         try await self.http.shutdown()
     }
 
@@ -201,7 +220,7 @@ final class SimWorld: Sendable {
         // Counters start at zero, so "nothing happened" reads 0, not "not measured".
         for counter in [
             "enroll.accepted", "enroll.refused", "enroll.refused_expired", "enroll.refused_revoked", "tokens.expired_accepted",
-            "tokens.valid_refused", "jobs.printed", "jobs.failed", "jobs.held", "jobs.released", "pages.printed", "driver.bytes", "server.retry_after",
+            "tokens.valid_refused", "jobs.printed", "jobs.failed", "jobs.held", "jobs.released", "pages.printed", "driver.bytes", "driver.bytes_from_cache", "driver.bytes_from_cloud", "server.retry_after",
             "iterations.dropped", "agents.enrolled",
         ] {
             self.recorder.increment(counter, by: 0)
@@ -233,6 +252,12 @@ final class SimWorld: Sendable {
         for (_, intended) in unresolved { self.recorder.record(.release, intendedStart: intended, error: "not_printed") }
         if !unresolved.isEmpty { notes.append("\(unresolved.count) release(s) were never printed by their agent") }
         notes += try await self.crossCheck()
+        if let caches = self.caches {
+            caches.record(into: self.recorder)
+            let totals = caches.totals
+            notes.append(
+                "LAN driver caches (\(caches.services.count), one per site): fetched \(totals.upstreamBytes) bytes from the cloud in \(totals.upstreamFetches) fetch(es) and served \(totals.bytesServed) bytes to agents (\(totals.hits) hits, \(totals.misses) misses)")
+        }
         let cpu = ProcessFigures.cpuSeconds() - cpuAtStart
         let wall = ScenarioRunner.seconds(ContinuousClock.now - self.origin)
         let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
