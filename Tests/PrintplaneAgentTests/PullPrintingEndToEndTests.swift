@@ -132,12 +132,15 @@ final class RecordingTransport: AgentHTTPTransport {
                 #expect(try await Self.eventually { hub.waiting >= 1 }, "the daemon holds a long-poll")
 
                 // Alice releases it at the Lobby printer: the daemon hears at once and prints there.
-                let releasedAt = ContinuousClock.now
                 let status = try await UserClient.with(Self.user(server)) { try await $0.release(id, to: ReleaseRequest(printer: "Lobby")) }
+                // Timed from the release's acknowledgement (a fully loaded CI can take seconds
+                // to connect and serve the release call itself); without the long-poll the
+                // daemon would hear of it only at its next check-in, a minute away here.
+                let releasedAt = ContinuousClock.now
                 #expect(status.state == .released && status.releasedTo == "Lobby")
                 #expect(try await Self.eventually { await printers.printers[2].jobs().count == 1 })
                 let printedAfter = ContinuousClock.now - releasedAt
-                #expect(printedAfter < .seconds(2), "the job reached the printer \(printedAfter) after the release")
+                #expect(printedAfter < .seconds(5), "the job reached the printer \(printedAfter) after the release was acknowledged")
 
                 // The printer got exactly the document, with the default profile as PJL, by LPR.
                 let job = try #require(await printers.printers[2].jobs().first)
