@@ -24,6 +24,8 @@ public final class DriverCacheMetrics: Sendable {
         /// Requests for digests the cloud does not list.
         public var unknownDigests: Int = 0
 
+        public init() {}
+
         enum CodingKeys: String, CodingKey {
             case hits, misses
             case upstreamFetches = "upstream_fetches"
