@@ -121,6 +121,35 @@ import Testing
         #expect(report.notes.contains { $0.contains("LAN driver caches (2, one per site)") })
     }
 
+    /// 20 check-ins, 2 logins and 3 prints a second over 25 agents: with one round-robin
+    /// cursor for every kind of arrival the same 3 agents got every print and never a
+    /// check-in, so they never saw the new driver. Each kind now has its own.
+    @Test func everyAgentChecksInWhateverTheOtherArrivalRates() async throws {
+        let text = """
+            name: ci-aliasing
+            seed: 5
+            server: { checkin_interval: 30s }
+            directory: { enabled: false }
+            printers: { count: 2, protocols: { raw: 1 } }
+            drivers: { size: 16KB }
+            fleet: { agents: 25, sites: 1, token: { expires: 1h }, enroll: { over: 2s } }
+            phases:
+              - name: steady
+                duration: 14s
+                checkins: 20/s
+                logins: 2/s
+                print: { rate: 3/s, pages: { min: 1, max: 2 }, documents: { postscript: 1 } }
+            events:
+              - { at: 4s, do: publish_driver, version: "2.0", size: 16KB }
+            thresholds:
+              - "driver.converged_agents == 25"
+            """
+        let report = try await Self.run(text)
+        #expect(report.runError == nil, "\(report.runError ?? "")")
+        #expect(report.metrics["driver.converged_agents"] == 25)
+        #expect(report.exitCode == .passed)
+    }
+
     @Test func anImpossibleThresholdExitsWithTheThresholdCode() async throws {
         let report = try await Self.run(Self.scenario(name: "ci-impossible", thresholds: ["checkin.p99 < 0.001ms", "metadata.lost == 0"]))
         #expect(report.runError == nil)
