@@ -123,9 +123,11 @@ struct FakePrinterServiceTests {
         try await withTemporaryDirectory { spool in
             try await withFakePrinter(spool: spool, configure: { $0.initialFaults.bytesPerSecond = 200_000 }) { service, endpoints in
                 let printer = endpoints.printers[0]
-                // Send in the background; leave the closure (which triggers shutdown) while the job is still arriving.
+                // Send in the background; leave the closure (which triggers shutdown) while the job is
+                // still arriving: 1 MB at 200 kB/s takes 5 s, so a poll starved for a second or two
+                // on a loaded CI still sees it in flight (200 kB once finished before it looked).
                 let sender = Task {
-                    try await PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: ByteBuffer(repeating: 0x41, count: 200_000), timeout: .seconds(20))
+                    try await PrintClient.sendRaw(host: printer.address, port: printer.rawPort, document: ByteBuffer(repeating: 0x41, count: 1_000_000), timeout: .seconds(30))
                 }
                 try await eventually("the job to start") { await service.printers[0].snapshot().counters.activeJobs == 1 }
                 _ = sender
@@ -133,7 +135,7 @@ struct FakePrinterServiceTests {
             try await withFakePrinter(spool: spool) { service, _ in
                 let jobs = await service.printers[0].jobs()
                 #expect(jobs.map(\.state) == [.printed])
-                #expect(jobs.first?.bytes == 200_000)
+                #expect(jobs.first?.bytes == 1_000_000)
             }
         }
     }
