@@ -63,24 +63,12 @@ struct CacheCommand: AsyncParsableCommand {
 
         func run() async throws {
             let logger = makeLogger(label: "printplane.cache", level: .warning)
-            guard self.server.hasPrefix("https://") else { throw ValidationError("--server must be an https:// URL") }
-            guard let pem = FileManager.default.contents(atPath: self.caFile).flatMap({ String(data: $0, encoding: .utf8) }) else {
-                throw ValidationError("cannot read --ca-file \(self.caFile)")
-            }
-            let token: String
-            if self.token.hasPrefix("@") {
-                guard let text = FileManager.default.contents(atPath: String(self.token.dropFirst())).flatMap({ String(data: $0, encoding: .utf8) }) else {
-                    throw ValidationError("cannot read the token file \(self.token.dropFirst())")
-                }
-                token = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            } else {
-                token = self.token
-            }
+            let inputs = try EnrollmentInputs(server: self.server, caFile: self.caFile, token: self.token)
             let configuration = DriverCacheConfiguration(stateDirectory: self.stateDirectory)
             let base = Agent.Machine.current(hostname: self.hostname)
             do {
                 let identity = try await DriverCacheEnrollment.enroll(
-                    configuration: configuration, serverURL: self.server, caPEM: pem, token: token,
+                    configuration: configuration, serverURL: self.server, caPEM: inputs.caPEM, token: inputs.token,
                     machine: DriverCacheEnrollment.machine(hostname: base.hostname, machineID: base.machineID), logger: logger)
                 print("enrolled as agent \(identity.agentID) (\(identity.hostname)) with \(identity.serverURL)")
                 print("credential: \(self.stateDirectory)/credential.json (0600)")

@@ -108,23 +108,7 @@ final class FaultySources: Sendable {
 }
 
 func withFaultySources<T: Sendable>(_ sources: FaultySources, _ body: @Sendable (Int) async throws -> T) async throws -> T {
-    let port = NIOLockedValueBox(0)
-    let app = sources.application { value in port.withLockedValue { $0 = value } }
-    let group = ServiceGroup(configuration: .init(services: [app], logger: testLogger("printplane.cache.test")))
-    return try await withThrowingTaskGroup(of: T?.self) { tasks in
-        tasks.addTask { try await group.run(); return nil }
-        while port.withLockedValue({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(10)) }
-        do {
-            let result = try await body(port.withLockedValue { $0 })
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return result
-        } catch {
-            await group.triggerGracefulShutdown()
-            try? await tasks.waitForAll()
-            throw error
-        }
-    }
+    try await withLocalApplication(sources.application, body)
 }
 
 /// The agent's side of a LAN cache (DESIGN.md §3): the cache is tried first; a cache that is
