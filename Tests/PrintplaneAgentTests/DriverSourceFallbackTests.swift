@@ -229,7 +229,9 @@ struct DriverSourceFallbackTests {
                 let (stored, observer, directory, elapsed) = try await self.fetch(port: port, ["http://localhost:\(port)/\(route)", "/cloud"])
                 try self.expectInstalledFromTheCloud(stored, observer, directory)
                 #expect(sources.requests(to: route).count == 1, "\(route): left at once")
-                #expect(elapsed < .seconds(5), "\(route): \(elapsed)")
+                // Eight attempts with their back-off would take far longer; the bound is loose
+                // because the cloud's download is in it too, on a possibly loaded CI machine.
+                #expect(elapsed < .seconds(15), "\(route): \(elapsed)")
             }
             let busy = try await self.fetch(port: port, ["http://localhost:\(port)/busy", "/cloud"]) { $0.busyAttemptsBeforeFallback = 2 }
             try self.expectInstalledFromTheCloud(busy.0, busy.1, busy.2)
