@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "PrintplaneCore", targets: ["PrintplaneCore"]),
         .library(name: "PrintplaneServer", targets: ["PrintplaneServer"]),
         .library(name: "PrintplaneAgent", targets: ["PrintplaneAgent"]),
+        .library(name: "PrintplaneHTTP", targets: ["PrintplaneHTTP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -116,12 +117,28 @@ let package = Package(
             ],
             path: "Sources/Reference/Core"
         ),
+        // HTTP pieces the control plane and the LAN driver cache share: content-addressed
+        // driver downloads (RFC 9110 Range, ETag/If-None-Match, HEAD), the download limiter
+        // and the back-pressured file body, so both serve a driver byte for byte alike.
+        .target(
+            name: "PrintplaneHTTP",
+            dependencies: [
+                "PrintplaneCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Sources/Reference/HTTP"
+        ),
         // The control plane: store, TLS bootstrap, tokens, enrollment, check-in, drivers, ingest,
         // directory integration (read-only LDAP), admin API.
         .target(
             name: "PrintplaneServer",
             dependencies: [
                 "PrintplaneCore",
+                "PrintplaneHTTP",
                 "LDAP",
                 "PrintProtocols",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -148,13 +165,22 @@ let package = Package(
             path: "Sources/Reference/Server"
         ),
         // The workstation agent: enrollment, check-in, verified driver installs, direct
-        // printing and the durable outbox, with I/O behind small protocols for the simulator.
+        // printing and the durable outbox, with I/O behind small protocols for the simulator;
+        // and the LAN driver cache (`printplane cache`), a workstation-side component that
+        // enrolls like an agent and reuses its transport, driver fetcher and verification.
         .target(
             name: "PrintplaneAgent",
             dependencies: [
                 "PrintplaneCore",
                 "PrintProtocols",
+                "PrintplaneHTTP",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -289,6 +315,10 @@ let package = Package(
             name: "PrintplaneAgentTests",
             dependencies: [
                 "PrintplaneAgent",
+                "PrintplaneTestSupport",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 "PrintplaneServer",
                 "PrintplaneCore",
                 "PrintProtocols",

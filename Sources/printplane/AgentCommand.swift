@@ -72,27 +72,15 @@ struct AgentCommand: AsyncParsableCommand {
         func run() async throws {
             let logger = makeLogger(label: "printplane.agent", level: self.state.logLevel)
             let configuration = self.state.configuration
-            guard self.server.hasPrefix("https://") else { throw ValidationError("--server must be an https:// URL: everything to the cloud goes over TLS") }
-            guard let pem = FileManager.default.contents(atPath: self.caFile).flatMap({ String(data: $0, encoding: .utf8) }) else {
-                throw ValidationError("cannot read --ca-file \(self.caFile)")
-            }
-            let token: String
-            if self.token.hasPrefix("@") {
-                guard let text = FileManager.default.contents(atPath: String(self.token.dropFirst())).flatMap({ String(data: $0, encoding: .utf8) }) else {
-                    throw ValidationError("cannot read the token file \(self.token.dropFirst())")
-                }
-                token = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            } else {
-                token = self.token
-            }
+            let inputs = try EnrollmentInputs(server: self.server, caFile: self.caFile, token: self.token)
             if FileManager.default.fileExists(atPath: "\(configuration.stateDirectory)/credential.json") {
                 throw CLIError(AgentError.alreadyEnrolled(configuration.stateDirectory).description)
             }
-            let (environment, http) = try AgentDaemon.environment(configuration: configuration, caPEM: pem, logger: logger)
+            let (environment, http) = try AgentDaemon.environment(configuration: configuration, caPEM: inputs.caPEM, logger: logger)
             do {
                 let agent = try Agent(environment: environment)
-                let identity = try await agent.enroll(serverURL: self.server, token: token, machine: .current(hostname: self.hostname))
-                try AgentDaemon.saveCA(pem, configuration: configuration)
+                let identity = try await agent.enroll(serverURL: self.server, token: inputs.token, machine: .current(hostname: self.hostname))
+                try AgentDaemon.saveCA(inputs.caPEM, configuration: configuration)
                 try await http.shutdown()
                 print("enrolled as agent \(identity.agentID) (\(identity.hostname)) with \(identity.serverURL)")
                 print("credential: \(configuration.stateDirectory)/credential.json (0600)")

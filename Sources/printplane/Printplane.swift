@@ -15,6 +15,6 @@ struct Printplane: AsyncParsableCommand {
 
             Run `printplane help <subcommand>` for examples.
             """,
-        subcommands: [PrinterCommand.self, ADCommand.self, ServerCommand.self, TokenCommand.self, DirectoryCommand.self, ImportCommand.self, AgentCommand.self, ReleaseCommand.self, SimCommand.self]
+        subcommands: [PrinterCommand.self, ADCommand.self, ServerCommand.self, TokenCommand.self, DirectoryCommand.self, ImportCommand.self, AgentCommand.self, ReleaseCommand.self, CacheCommand.self, SimCommand.self]
     )
 }

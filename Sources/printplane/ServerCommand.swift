@@ -80,6 +80,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-driver-mb"), help: "Largest driver package accepted, in MiB.")
     var maxDriverMiB: Int = 512
 
+    @Option(name: .customLong("cache-certificate-days"), help: "Days a LAN driver cache's certificate (signed by the local CA) is valid.")
+    var cacheCertificateDays: Int = 30
+
     @Option(name: .customLong("console-origin"), help: "Origin browsers use for the console, e.g. https://print.example.com (default: https:// plus the request's Host).")
     var consoleOrigin: String?
 
@@ -117,6 +120,8 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.tlsKeyPath = self.tlsKey
         configuration.additionalDNSNames = self.dnsNames
         configuration.databaseURL = self.database
+        guard (1...825).contains(self.cacheCertificateDays) else { throw ValidationError("--cache-certificate-days must be between 1 and 825") }
+        configuration.driverCacheCertificateDays = self.cacheCertificateDays
         guard (1...600).contains(self.databaseTimeout) else { throw ValidationError("--database-timeout must be between 1 and 600 seconds") }
         configuration.databaseTimeout = .seconds(self.databaseTimeout)
         configuration.checkInIntervalSeconds = self.checkInInterval

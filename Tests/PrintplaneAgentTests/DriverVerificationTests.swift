@@ -55,14 +55,22 @@ final class TestDriverCache: Sendable {
 
 /// Runs the cache for the duration of `body`, passing its base URL.
 func withDriverCache<T: Sendable>(_ cache: TestDriverCache, _ body: @Sendable (String) async throws -> T) async throws -> T {
+    try await withLocalApplication(cache.application) { port in try await body("http://127.0.0.1:\(port)") }
+}
+
+/// Runs a local HTTP application (made with a callback that receives its bound port) for the
+/// duration of `body`, passing the port; shut down gracefully afterwards, also on failure.
+func withLocalApplication<App: ApplicationProtocol, T: Sendable>(
+    _ make: (@escaping @Sendable (Int) -> Void) -> App, _ body: @Sendable (Int) async throws -> T
+) async throws -> T {
     let port = NIOLockedValueBox(0)
-    let app = cache.application { value in port.withLockedValue { $0 = value } }
+    let app = make { value in port.withLockedValue { $0 = value } }
     let group = ServiceGroup(configuration: .init(services: [app], logger: testLogger("printplane.cache.test")))
     return try await withThrowingTaskGroup(of: T?.self) { tasks in
         tasks.addTask { try await group.run(); return nil }
         while port.withLockedValue({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(10)) }
         do {
-            let result = try await body("http://127.0.0.1:\(port.withLockedValue { $0 })")
+            let result = try await body(port.withLockedValue { $0 })
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
             return result

@@ -99,7 +99,16 @@ enum ChildProcess {
 final class ExitFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var value = false
+    private var code: Int32?
 
     var isSet: Bool { self.lock.withLock { self.value } }
+    /// The exit status, when ``set(status:)`` recorded one.
+    var status: Int32? { self.lock.withLock { self.code } }
     func set() { self.lock.withLock { self.value = true } }
+    func set(status: Int32) {
+        self.lock.withLock {
+            self.code = status
+            self.value = true
+        }
+    }
 }

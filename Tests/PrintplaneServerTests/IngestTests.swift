@@ -41,6 +41,14 @@ struct CrashAfterCommitStore: Store {
     func drivers() async throws -> [DriverRecord] { try await inner.drivers() }
     func driver(sha256: String) async throws -> DriverRecord? { try await inner.driver(sha256: sha256) }
     func planningSnapshot() async throws -> PlanningSnapshot { try await inner.planningSnapshot() }
+    func createDriverCache(_ cache: DriverCacheRecord, audit: AuditEntry) async throws { try await inner.createDriverCache(cache, audit: audit) }
+    func driverCaches() async throws -> [DriverCacheRecord] { try await inner.driverCaches() }
+    func driverCache(agentID: AgentID) async throws -> DriverCacheRecord? { try await inner.driverCache(agentID: agentID) }
+    func updateDriverCache(_ cache: DriverCacheRecord, audit: AuditEntry) async throws -> Bool { try await inner.updateDriverCache(cache, audit: audit) }
+    func deleteDriverCache(id: DriverCacheID, audit: AuditEntry) async throws -> Bool { try await inner.deleteDriverCache(id: id, audit: audit) }
+    func recordDriverCacheCertificate(id: DriverCacheID, serial: String, notAfter: Date, audit: AuditEntry) async throws -> Bool {
+        try await inner.recordDriverCacheCertificate(id: id, serial: serial, notAfter: notAfter, audit: audit)
+    }
     func directorySettings() async throws -> (settings: StoredDirectorySettings?, generation: Int64) { try await inner.directorySettings() }
     func saveDirectorySettings(_ settings: StoredDirectorySettings, audit: AuditEntry) async throws -> StoredDirectorySettings { try await inner.saveDirectorySettings(settings, audit: audit) }
     func deleteDirectorySettings(audit: AuditEntry) async throws -> Int64? { try await inner.deleteDirectorySettings(audit: audit) }
@@ -97,6 +105,14 @@ struct SlowIngestStore: Store {
     func drivers() async throws -> [DriverRecord] { try await crashing.drivers() }
     func driver(sha256: String) async throws -> DriverRecord? { try await crashing.driver(sha256: sha256) }
     func planningSnapshot() async throws -> PlanningSnapshot { try await crashing.planningSnapshot() }
+    func createDriverCache(_ cache: DriverCacheRecord, audit: AuditEntry) async throws { try await crashing.createDriverCache(cache, audit: audit) }
+    func driverCaches() async throws -> [DriverCacheRecord] { try await crashing.driverCaches() }
+    func driverCache(agentID: AgentID) async throws -> DriverCacheRecord? { try await crashing.driverCache(agentID: agentID) }
+    func updateDriverCache(_ cache: DriverCacheRecord, audit: AuditEntry) async throws -> Bool { try await crashing.updateDriverCache(cache, audit: audit) }
+    func deleteDriverCache(id: DriverCacheID, audit: AuditEntry) async throws -> Bool { try await crashing.deleteDriverCache(id: id, audit: audit) }
+    func recordDriverCacheCertificate(id: DriverCacheID, serial: String, notAfter: Date, audit: AuditEntry) async throws -> Bool {
+        try await crashing.recordDriverCacheCertificate(id: id, serial: serial, notAfter: notAfter, audit: audit)
+    }
     func directorySettings() async throws -> (settings: StoredDirectorySettings?, generation: Int64) { try await crashing.directorySettings() }
     func saveDirectorySettings(_ settings: StoredDirectorySettings, audit: AuditEntry) async throws -> StoredDirectorySettings { try await crashing.saveDirectorySettings(settings, audit: audit) }
     func deleteDirectorySettings(audit: AuditEntry) async throws -> Int64? { try await crashing.deleteDirectorySettings(audit: audit) }

@@ -26,6 +26,7 @@ enum StoreContract {
         ("held jobs: registration, listing, release, settlement", heldJobLifecycle),
         ("held jobs: two releases at once, exactly one wins", concurrentRelease),
         ("held jobs: expiry, cancellation, and records that come first", heldJobEndings),
+        ("driver caches", driverCaches),
     ]
 
     /// A token is judged revoked before expired before exhausted, and each use is counted in
@@ -272,6 +273,89 @@ enum StoreContract {
         #expect(try await store.directorySettings().settings == resaved)
         #expect(try await store.deleteDirectorySettings(audit: audit) == before + 3)
         #expect(try await store.planningSnapshot().directory == nil)
+    }
+
+    /// A cache is bound to one enrolled agent; every registration change bumps the generation
+    /// and is audited; the planning snapshot holds only caches whose agent is not revoked, and
+    /// revoking (or re-enrolling) that agent bumps the generation so plans follow; a signed
+    /// certificate is noted without a bump.
+    static func driverCaches(_ store: any Store) async throws {
+        try await store.createEnrollmentToken(EnrollmentTokenRecord(id: "t", tokenHash: "h", label: nil, createdAt: now, expiresAt: nil, maxUses: nil), audit: audit)
+        let cacheMachine = EnrollRequest(token: "", hostname: "cache-hq", machineID: "printplane-cache:m-9", os: "linux", agentVersion: "printplane-cache 0.1")
+        guard case .success(let device) = try await store.enroll(tokenHash: "h", request: cacheMachine, credentialHash: "c-cache", at: now),
+              case .success(let other) = try await store.enroll(tokenHash: "h", request: request, credentialHash: "c-other", at: now)
+        else {
+            Issue.record("enrollment refused")
+            return
+        }
+        let auditBefore = try await store.auditEntries(limit: 100, offset: 0).count
+        let start = try await store.planningSnapshot().generation
+        let cache = DriverCacheRecord(
+            id: "k1", name: "hq", url: "https://cache-hq.corp.example.com:8444", agentID: device.id,
+            ranges: [IPRange("10.1.0.0/16")!, IPRange("2001:db8::/32")!], sites: ["HQ", "Annex"], createdAt: now, updatedAt: now)
+        try await store.createDriverCache(cache, audit: audit)
+        #expect(try await store.planningSnapshot().generation == start + 1)
+        #expect(try await store.driverCaches() == [cache])
+        #expect(try await store.driverCache(agentID: device.id) == cache)
+        #expect(try await store.driverCache(agentID: other.id) == nil)
+        #expect(try await store.planningSnapshot().driverCaches == [cache.route])
+
+        var sameName = cache
+        sameName.id = "k2"
+        sameName.agentID = other.id
+        await expectRefusal("conflict") { try await store.createDriverCache(sameName, audit: audit) }
+        var sameAgent = cache
+        sameAgent.id = "k3"
+        sameAgent.name = "annex"
+        await expectRefusal("conflict") { try await store.createDriverCache(sameAgent, audit: audit) }
+        var noAgent = cache
+        noAgent.id = "k4"
+        noAgent.name = "nowhere"
+        noAgent.agentID = "missing"
+        await expectRefusal("invalid_field") { try await store.createDriverCache(noAgent, audit: audit) }
+        #expect(try await store.planningSnapshot().generation == start + 1, "refused changes leave no trace")
+        #expect(try await store.auditEntries(limit: 100, offset: 0).count == auditBefore + 1)
+
+        var changed = cache
+        changed.url = "https://[2001:db8::5]:9444"
+        changed.ranges = [IPRange("10.2.0.0/16")!]
+        changed.sites = []
+        changed.updatedAt = now.addingTimeInterval(60)
+        #expect(try await store.updateDriverCache(changed, audit: audit))
+        #expect(try await store.planningSnapshot().generation == start + 2)
+        #expect(try await store.driverCaches() == [changed])
+        var missing = changed
+        missing.id = "missing"
+        #expect(try await !store.updateDriverCache(missing, audit: audit))
+
+        let notAfter = now.addingTimeInterval(30 * 86_400)
+        #expect(try await store.recordDriverCacheCertificate(id: "k1", serial: "0a:1b", notAfter: notAfter, audit: audit))
+        #expect(try await !store.recordDriverCacheCertificate(id: "missing", serial: "0a", notAfter: notAfter, audit: audit))
+        #expect(try await store.planningSnapshot().generation == start + 2, "a certificate changes no plan")
+        let certified = try await store.driverCaches().first
+        #expect(certified?.certificateSerial == "0a:1b")
+        #expect(certified?.certificateNotAfter == notAfter)
+
+        #expect(try await store.revokeAgent(id: device.id, at: now.addingTimeInterval(120), audit: audit))
+        #expect(try await store.planningSnapshot().generation == start + 3, "revoking a cache's agent changes plans")
+        #expect(try await store.planningSnapshot().driverCaches.isEmpty)
+        #expect(try await store.driverCaches().count == 1, "the registration stays for the admin to see")
+        #expect(try await store.revokeAgent(id: other.id, at: now.addingTimeInterval(120), audit: audit))
+        #expect(try await store.planningSnapshot().generation == start + 3, "revoking an ordinary agent changes no plan")
+        guard case .success = try await store.enroll(tokenHash: "h", request: cacheMachine, credentialHash: "c-cache-2", at: now.addingTimeInterval(180)) else {
+            Issue.record("re-enrollment refused")
+            return
+        }
+        #expect(try await store.planningSnapshot().generation == start + 4)
+        #expect(try await store.planningSnapshot().driverCaches.map(\.id) == ["k1"])
+
+        #expect(try await store.deleteDriverCache(id: "k1", audit: audit))
+        #expect(try await store.planningSnapshot().generation == start + 5)
+        #expect(try await !store.deleteDriverCache(id: "k1", audit: audit))
+        #expect(try await store.driverCaches().isEmpty)
+        #expect(try await store.planningSnapshot().driverCaches.isEmpty)
+        let actions = try await store.auditEntries(limit: 100, offset: 0).count
+        #expect(actions == auditBefore + 6, "create, update, certificate, two revocations, delete (and the failed calls none)")
     }
 
     /// The newest entries first, with paging, each with who, what and when.

@@ -180,12 +180,24 @@ enum RepositoryPaths {
 
     @Test func everyShippedScenarioIsValid() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: RepositoryPaths.scenarios.path).filter { $0.hasSuffix(".yaml") }.sorted()
-        #expect(names == ["driver-storm.yaml", "metadata-reporting.yaml", "monday-morning.yaml", "quickstart.yaml", "token-expiry.yaml"])
+        #expect(names == ["branch-offices.yaml", "driver-storm.yaml", "metadata-reporting.yaml", "monday-morning.yaml", "quickstart.yaml", "token-expiry.yaml"])
         for name in names {
             let result = ScenarioLoader.load(contentsOf: RepositoryPaths.scenarios.appendingPathComponent(name).path)
             #expect(result.issues.isEmpty, "\(name): \(result.issues.map(\.description))")
             #expect(result.scenario?.name == String(name.dropLast(5)))
         }
+        let branches = try ScenarioLoader.load(contentsOf: RepositoryPaths.scenarios.appendingPathComponent("branch-offices.yaml").path).get()
+        #expect(branches.drivers.cache == .perSite && branches.topology == .namespaces)
+    }
+
+    @Test func driversCacheAcceptsItsChoicesAndNamesThemOnATypo() throws {
+        let base = "name: c\nfleet: { agents: 1 }\nphases: [{ name: p, duration: 1s, checkins: 1/s }]\n"
+        #expect(try ScenarioLoader.parse(base, file: "c.yaml").get().drivers.cache == Scenario.DriverCaches.none)
+        #expect(try ScenarioLoader.parse(base + "drivers: { cache: per_site }\n", file: "c.yaml").get().drivers.cache == .perSite)
+        let typo = ScenarioLoader.parse(base + "drivers: { cache: per-site }\n", file: "c.yaml")
+        let text = typo.issues.map(\.description).joined(separator: "\n")
+        #expect(typo.scenario == nil)
+        #expect(text.contains("drivers.cache") && text.contains("per_site"), "\(text)")
     }
 
     @Test func shippedScenariosDeclareWhatTheIssueAsksFor() throws {

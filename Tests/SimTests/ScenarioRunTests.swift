@@ -90,6 +90,66 @@ import Testing
         #expect(report.notes.contains { $0.contains("SIGKILL") })
     }
 
+    /// `drivers.cache: per_site`: one real cache per site, enrolled, registered for the site's
+    /// range, certified by the control plane's CA. Every agent installs from its site's cache;
+    /// each package crosses to the cloud once per site, also one published mid-run.
+    @Test func perSiteCachesServeEveryAgentAndFetchEachPackageOncePerSite() async throws {
+        let text = Self.scenario(
+            name: "ci-caches",
+            extra: """
+            events:
+              - at: 5s
+                do: publish_driver
+                version: "2.0"
+                size: 512KB
+            """,
+            thresholds: ["driver.bytes_from_cloud == 0", "cache.upstream_fetches == 4", "cache.verification_failures == 0", "metadata.lost == 0"]
+        ).replacingOccurrences(of: "  size: 64KB\n", with: "  size: 256KB\n  cache: per_site\n")
+        let report = try await Self.run(text)
+        #expect(report.runError == nil, "\(report.runError ?? "")")
+        #expect(report.exitCode == .passed, "\(report.thresholds.filter { !$0.isSuccess }) \(report.notes)")
+        let metrics = report.metrics
+        #expect(metrics["agents.enrolled"] == 12)
+        // Every agent took the first driver from its cache, and each that converged the second.
+        let converged = metrics["driver.converged_agents"] ?? 0
+        #expect(converged > 0)
+        let installed = Double(12 * 256 * 1024) + converged * Double(512 * 1024)
+        #expect(metrics["driver.bytes_from_cache"] == installed)
+        #expect(metrics["cache.bytes_served"] == installed)
+        // The caches together fetched each package once per site (2 sites).
+        #expect(metrics["cache.upstream_bytes"] == Double(2 * (256 + 512) * 1024))
+        #expect(report.notes.contains { $0.contains("LAN driver caches (2, one per site)") })
+    }
+
+    /// 20 check-ins, 2 logins and 3 prints a second over 25 agents: with one round-robin
+    /// cursor for every kind of arrival the same 3 agents got every print and never a
+    /// check-in, so they never saw the new driver. Each kind now has its own.
+    @Test func everyAgentChecksInWhateverTheOtherArrivalRates() async throws {
+        let text = """
+            name: ci-aliasing
+            seed: 5
+            server: { checkin_interval: 30s }
+            directory: { enabled: false }
+            printers: { count: 2, protocols: { raw: 1 } }
+            drivers: { size: 16KB }
+            fleet: { agents: 25, sites: 1, token: { expires: 1h }, enroll: { over: 2s } }
+            phases:
+              - name: steady
+                duration: 14s
+                checkins: 20/s
+                logins: 2/s
+                print: { rate: 3/s, pages: { min: 1, max: 2 }, documents: { postscript: 1 } }
+            events:
+              - { at: 4s, do: publish_driver, version: "2.0", size: 16KB }
+            thresholds:
+              - "driver.converged_agents == 25"
+            """
+        let report = try await Self.run(text)
+        #expect(report.runError == nil, "\(report.runError ?? "")")
+        #expect(report.metrics["driver.converged_agents"] == 25)
+        #expect(report.exitCode == .passed)
+    }
+
     @Test func anImpossibleThresholdExitsWithTheThresholdCode() async throws {
         let report = try await Self.run(Self.scenario(name: "ci-impossible", thresholds: ["checkin.p99 < 0.001ms", "metadata.lost == 0"]))
         #expect(report.runError == nil)
@@ -214,6 +274,33 @@ import Testing
         let after = try await NetworkTopology.namespaces()
         let leftBehind = Set(after).subtracting(before).filter { $0.hasPrefix("pp-sim") }
         #expect(leftBehind.isEmpty, "left behind: \(leftBehind)")
+    }
+}
+
+/// What the LAN caches save on the WAN, measured on the captured WAN link itself.
+@Suite(.serialized) struct CachedTopologyScenarioTests {
+    @Test func perSiteCachesCarryEachDriverAcrossTheWANOncePerSite() async throws {
+        let directory = NSTemporaryDirectory() + "printplane-ns-cache-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scenario = ScenarioRunTests.scenario(
+            name: "ci-namespaces-caches", thresholds: ["pcap.print_packets_to_cloud == 0", "driver.bytes_from_cloud == 0", "cache.upstream_fetches == 2"]
+        )
+        .replacingOccurrences(of: "seed: 11\n", with: "seed: 11\ntopology: namespaces\n")
+        .replacingOccurrences(of: "  size: 64KB\n", with: "  size: 2MB\n  cache: per_site\n")
+        try scenario.write(toFile: directory + "/ns.yaml", atomically: true, encoding: .utf8)
+        let run = try await ChildProcess.run(try PcapTestSupport.printplaneBinary(), ["sim", "run", directory + "/ns.yaml", "--report-dir", directory + "/report"], timeout: 150)
+        #expect(run.status == 0, "\(run.output.suffix(2000))")
+        let report = try RunReport.read(from: URL(fileURLWithPath: directory + "/report/report.json"))
+        #expect(report.exitCode == .passed, "\(report.thresholds.filter { !$0.isSuccess })")
+        let metrics = report.metrics
+        let driver = Double(2 * 1024 * 1024)
+        #expect(metrics["driver.bytes_from_cache"] == 12 * driver, "twelve agents installed from the caches")
+        // Across the WAN: the two caches' fetches (one per site) and the fleet's small API
+        // calls, far below the 24 MB the agents installed.
+        let wan = metrics["pcap.wan_bytes.agent_server"] ?? 0
+        #expect(wan > 2 * driver, "the caches' two fetches crossed the WAN (\(wan) bytes)")
+        #expect(wan < 6 * driver, "the agents' twelve downloads did not (\(wan) bytes on the WAN)")
     }
 }
 

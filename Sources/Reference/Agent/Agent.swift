@@ -64,22 +64,8 @@ public actor Agent {
     /// server's reason (`token_expired`, …).
     @discardableResult
     public func enroll(serverURL: String, token: String, machine: Machine) async throws -> AgentIdentity {
-        let base = serverURL.hasSuffix("/") ? String(serverURL.dropLast()) : serverURL
-        let request = EnrollRequest(token: token, hostname: machine.hostname, machineID: machine.machineID, os: machine.os, agentVersion: machine.agentVersion)
-        let (head, body) = try await self.call(.post, base + "/api/v1/agent/enroll", body: request, credential: nil)
-        guard head.status == 201 || head.status == 200 else {
-            let error = Self.errorBody(body)
-            if head.status == 401 || head.status == 403 {
-                throw AgentError.enrollmentRefused(reason: error?.reason ?? "http_\(head.status)", message: error?.message ?? "the server refused the token")
-            }
-            throw AgentError.server(status: head.status, reason: error?.reason ?? "http_error", message: error?.message ?? "enrollment failed")
-        }
-        let answer = try Self.decode(EnrollResponse.self, body)
-        let key = try Self.signingKey(answer.driverSigningPublicKey)
-        let identity = AgentIdentity(
-            serverURL: base, agentID: answer.agentID, deviceCredential: answer.deviceCredential,
-            driverSigningPublicKey: answer.driverSigningPublicKey, hostname: machine.hostname, machineID: machine.machineID,
-            enrolledAt: self.environment.clock.now(), checkinIntervalSeconds: answer.checkinIntervalSeconds)
+        let identity = try await AgentEnrollment.enroll(http: self.environment.http, serverURL: serverURL, token: token, machine: machine, now: self.environment.clock.now())
+        let key = try Self.signingKey(identity.driverSigningPublicKey)
         try await self.environment.state.saveIdentity(identity)
         self.identity = identity
         self.publicKey = key

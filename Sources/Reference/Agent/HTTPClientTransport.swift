@@ -18,14 +18,19 @@ public final class HTTPClientTransport: AgentHTTPTransport {
     }
 
     /// A client that trusts only `caPEM`; call `shutdown()` when done.
-    public init(caPEM: String, timeout: TimeAmount = .seconds(30), maxConnectionsPerHost: Int = 8) throws {
-        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: try Self.configuration(caPEM: caPEM, timeout: timeout, maxConnectionsPerHost: maxConnectionsPerHost))
+    public init(caPEM: String, timeout: TimeAmount = .seconds(30), maxConnectionsPerHost: Int = 8, connectTimeout: TimeAmount = .seconds(10)) throws {
+        self.client = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: try Self.configuration(caPEM: caPEM, timeout: timeout, maxConnectionsPerHost: maxConnectionsPerHost, connectTimeout: connectTimeout))
         self.ownsClient = true
         self.timeout = timeout
     }
 
     /// A client configuration that trusts only `caPEM` and speaks TLS 1.2 or newer.
-    public static func configuration(caPEM: String, timeout: TimeAmount = .seconds(30), maxConnectionsPerHost: Int = 8) throws -> HTTPClient.Configuration {
+    /// (AsyncHTTPClient retries a refused connection until `connectTimeout`.)
+    public static func configuration(
+        caPEM: String, timeout: TimeAmount = .seconds(30), maxConnectionsPerHost: Int = 8, connectTimeout: TimeAmount = .seconds(10)
+    ) throws -> HTTPClient.Configuration {
         var tls = TLSConfiguration.makeClientConfiguration()
         do {
             tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
@@ -38,7 +43,7 @@ public final class HTTPClientTransport: AgentHTTPTransport {
         // the poll ends.
         tls.shutdownTimeout = .seconds(1)
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-        configuration.timeout = .init(connect: .seconds(10), read: timeout)
+        configuration.timeout = .init(connect: connectTimeout, read: timeout)
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnectionsPerHost)
         configuration.decompression = .disabled
         return configuration

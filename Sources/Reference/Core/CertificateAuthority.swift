@@ -74,9 +74,18 @@ public struct CertificateAuthority: Sendable {
         }.joined(separator: ":")
     }
 
-    /// Issues a TLS server certificate for the given names and addresses.
+    /// Issues a TLS server certificate for the given names and addresses, with a new key.
     public func issueServerCertificate(dnsNames: [String], ipAddresses: [IPAddress], now: Date = Date(), days: Int = 825) throws -> IssuedCertificate {
         let key = P256.Signing.PrivateKey()
+        let certificate = try self.issueServerCertificate(
+            for: Certificate.PublicKey(key.publicKey), dnsNames: dnsNames, ipAddresses: ipAddresses, now: now, days: days)
+        return IssuedCertificate(certificate: certificate, privateKeyPEM: key.pemRepresentation)
+    }
+
+    /// Issues a TLS server certificate for a key someone else holds (a LAN driver cache's,
+    /// from its certificate signing request): a leaf (`CA:FALSE`), `serverAuth` only, for
+    /// exactly `dnsNames` and `ipAddresses`, valid for `days`.
+    public func issueServerCertificate(for publicKey: Certificate.PublicKey, dnsNames: [String], ipAddresses: [IPAddress], now: Date = Date(), days: Int) throws -> Certificate {
         let commonName = dnsNames.first ?? ipAddresses.first?.description ?? "printplane-server"
         let subject = try X509.DistinguishedName {
             OrganizationName("Printplane")
@@ -84,9 +93,8 @@ public struct CertificateAuthority: Sendable {
         }
         var names = dnsNames.map { GeneralName.dnsName($0) }
         names += ipAddresses.map { GeneralName.ipAddress(ASN1OctetString(contentBytes: ArraySlice($0.bytes))) }
-        let publicKey = Certificate.PublicKey(key.publicKey)
         let issuerKeyIdentifier = try self.certificate.extensions.subjectKeyIdentifier?.keyIdentifier
-        let certificate = try Certificate(
+        return try Certificate(
             version: .v3,
             serialNumber: Certificate.SerialNumber(),
             publicKey: publicKey,
@@ -105,7 +113,6 @@ public struct CertificateAuthority: Sendable {
             },
             issuerPrivateKey: Certificate.PrivateKey(self.privateKey)
         )
-        return IssuedCertificate(certificate: certificate, privateKeyPEM: key.pemRepresentation)
     }
 }
 

@@ -58,7 +58,7 @@ public struct AdminClient: Sendable {
         public var description: String { "HTTP \(status) \(reason): \(message)" }
     }
 
-    private struct Items<Item: Decodable>: Decodable { var items: [Item] }
+    struct Items<Item: Decodable>: Decodable { var items: [Item] }
 
     private let configuration: Configuration
     private let client: HTTPClient
@@ -329,7 +329,7 @@ public struct AdminClient: Sendable {
         return try await self.call(.GET, "/api/v1/admin/directory/search?" + (components.percentEncodedQuery ?? ""), body: Optional<String>.none)
     }
 
-    private func callWithoutAnswer(_ method: NIOHTTP1.HTTPMethod, _ path: String) async throws {
+    func callWithoutAnswer(_ method: NIOHTTP1.HTTPMethod, _ path: String) async throws {
         var request = HTTPClientRequest(url: self.configuration.serverURL + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(self.configuration.adminKey)")
@@ -341,7 +341,7 @@ public struct AdminClient: Sendable {
         }
     }
 
-    private func call<Body: Encodable, Answer: Decodable>(_ method: NIOHTTP1.HTTPMethod, _ path: String, body: Body?) async throws -> Answer {
+    func call<Body: Encodable, Answer: Decodable>(_ method: NIOHTTP1.HTTPMethod, _ path: String, body: Body?) async throws -> Answer {
         var request = HTTPClientRequest(url: self.configuration.serverURL + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(self.configuration.adminKey)")

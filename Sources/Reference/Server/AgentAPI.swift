@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import PrintplaneCore
+import PrintplaneHTTP
 
 /// The agent half of the API (DESIGN.md §3): enroll, check in, upload jobs, fetch drivers.
 struct AgentAPI: Sendable {
@@ -11,7 +12,7 @@ struct AgentAPI: Sendable {
     let store: any Store
     let planner: CheckInPlanner
     let shedder: LoadShedder
-    let downloads: DownloadLimiter
+    let downloads: DriverDownloadResponder
     let repository: DriverRepository
     let metrics: ServerMetrics
     let hub: ReleaseHub
@@ -31,13 +32,7 @@ struct AgentAPI: Sendable {
 
     /// The agent behind the bearer credential; refuses missing, malformed, unknown and revoked ones.
     func authenticate(_ request: Request) async throws -> AgentAuthentication {
-        guard let header = request.headers[.authorization] else { throw ServerError.credentialMissing }
-        guard header.hasPrefix("Bearer "), let token = SecretToken(parsing: header.dropFirst(7)), token.kind == .device else {
-            throw ServerError.credentialMalformed
-        }
-        guard let agent = try await self.store.authenticateAgent(credentialHash: token.sha256Hex) else { throw ServerError.credentialUnknown }
-        guard !agent.credentialRevoked else { throw ServerError.credentialRevoked }
-        return agent
+        try await DeviceAuthentication.authenticate(request, store: self.store)
     }
 
     func jitteredInterval(stretch: Double = 1) -> Int {
@@ -155,75 +150,19 @@ struct AgentAPI: Sendable {
         let sha256 = context.parameters.get("sha256") ?? ""
         guard let path = self.repository.path(forSHA256: sha256) else { throw ServerError.invalidDigest }
         guard let size = try await self.repository.ensureLocal(sha256: sha256) else { throw ServerError.notFound("driver") }
-        let etag = "\"\(sha256)\""
-        var headers = HTTPFields()
-        headers[.eTag] = etag
-        headers[.acceptRanges] = "bytes"
-        headers[.cacheControl] = "private, max-age=31536000, immutable"
-        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0.trimmingCharacters(in: .whitespaces) == "*" }) {
-            return Response(status: .notModified, headers: headers)
-        }
-        var range: ClosedRange<Int64>? = nil
-        if let header = request.headers[.range] {
-            switch ByteRange.parse(header, size: size) {
-            case .none: break
-            case .unsatisfiable:
-                var failure = HTTPBody.response(for: .rangeNotSatisfiable(size: size))
-                failure.headers[.contentRange] = "bytes */\(size)"
-                return failure
-            case .range(let parsed): range = parsed
-            }
-        }
-        headers[.contentType] = "application/octet-stream"
-        if request.method == .head {
-            headers[.contentLength] = String(size)
-            return Response(status: .ok, headers: headers)
-        }
-        guard let permit = self.downloads.tryAcquire() else {
-            self.metrics.downloadsRefused.increment()
-            throw ServerError.downloadsBusy(retryAfter: Int.random(in: 2...10))
-        }
-        let status: HTTPResponse.Status
-        let span: ClosedRange<Int64>
-        if let range {
-            status = .partialContent
-            span = range
-            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
-        } else {
-            status = .ok
-            span = 0...max(0, size - 1)
-        }
-        let length = size == 0 ? 0 : Int(span.upperBound - span.lowerBound + 1)
-        if length == 0 {
-            return Response(status: status, headers: headers, body: .init())
-        }
         let metrics = self.metrics
-        metrics.downloadsInFlight.record(self.downloads.current)
-        let body = self.repository.streamBody(path: path, range: span, permit: permit, eventLoop: context.eventLoop) { metrics.driverBytes.increment(by: $0) }
-        return Response(status: status, headers: headers, body: body)
-    }
-}
-
-/// A single `Range: bytes=…` request (RFC 9110 §14.1.2); multi-range requests are served whole.
-enum ByteRange: Equatable {
-    case none
-    case unsatisfiable
-    case range(ClosedRange<Int64>)
-
-    static func parse(_ header: String, size: Int64) -> ByteRange {
-        guard header.hasPrefix("bytes="), !header.contains(",") else { return .none }
-        let spec = header.dropFirst(6).trimmingCharacters(in: .whitespaces)
-        let parts = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.count == 2 else { return .none }
-        if parts[0].isEmpty {
-            guard let suffix = Int64(parts[1]), suffix > 0 else { return .unsatisfiable }
-            guard size > 0 else { return .unsatisfiable }
-            return .range(max(0, size - suffix)...(size - 1))
+        switch self.downloads.respond(
+            method: request.method, headers: request.headers, sha256: sha256, path: path, size: size, eventLoop: context.eventLoop,
+            onBytes: { metrics.driverBytes.increment(by: $0) })
+        {
+        case .busy:
+            metrics.downloadsRefused.increment()
+            throw ServerError.downloadsBusy(retryAfter: Int.random(in: 2...10))
+        case .response(let response):
+            if response.status == .ok || response.status == .partialContent, request.method == .get {
+                metrics.downloadsInFlight.record(self.downloads.limiter.current)
+            }
+            return response
         }
-        guard let first = Int64(parts[0]), first >= 0 else { return .none }
-        guard first < size else { return .unsatisfiable }
-        if parts[1].isEmpty { return .range(first...(size - 1)) }
-        guard let last = Int64(parts[1]), last >= first else { return .none }
-        return .range(first...min(last, size - 1))
     }
 }

@@ -16,6 +16,11 @@ import PrintplaneCore
 /// When facts are needed but the directory cannot be asked and nothing is cached, the
 /// check-in is refused with 503 `directory_unavailable` and `Retry-After` rather than
 /// answered with a plan that silently drops group and OU printers.
+///
+/// Each driver's sources list the LAN caches that serve the agent's addresses or the
+/// printer's site before the cloud (``DriverCacheRouting``); registering, changing or
+/// deleting a cache, or revoking its credential, bumps the generation, so the cheap
+/// "unchanged" path never hides a change of sources.
 public final class CheckInPlanner: Sendable {
     private struct CachedPlan: Sendable {
         var inputsKey: Int
@@ -75,7 +80,11 @@ public final class CheckInPlanner: Sendable {
             guard let printer = snapshot.printers[assignment.printerID] else { return nil }
             let profile = assignment.profileID.flatMap { snapshot.profiles[$0]?.profile } ?? .default
             let driver = printer.driverID.flatMap { snapshot.drivers[$0] }.map { driver in
-                PlannedDriver(id: driver.id, manifest: driver.manifest, sources: ["/api/v1/drivers/\(driver.manifest.manifest.sha256)"])
+                // LAN caches for this agent (by address) or this printer (by site) first, the cloud last.
+                PlannedDriver(
+                    id: driver.id, manifest: driver.manifest,
+                    sources: DriverCacheRouting.sources(
+                        sha256: driver.manifest.manifest.sha256, caches: snapshot.driverCaches, addresses: addresses, printerSite: printer.site))
             }
             return PlannedPrinter(
                 id: printer.id, name: printer.name, address: printer.address, protocol: printer.protocol, port: printer.port,

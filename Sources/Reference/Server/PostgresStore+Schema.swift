@@ -117,6 +117,16 @@ extension PostgresStore {
             "CREATE INDEX held_jobs_user ON held_jobs(user_key, held_at)",
             "CREATE INDEX held_jobs_expiry ON held_jobs(state, expires_at)",
         ]),
+        // LAN driver caches (docs/driver-cache.md): each bound to one enrolled agent, whose
+        // revocation takes the cache out of plans. Ranges and sites are JSON arrays.
+        Migration(name: "v3-driver-caches", statements: [
+            """
+            CREATE TABLE driver_caches (
+                id text PRIMARY KEY, name text NOT NULL UNIQUE, url text NOT NULL,
+                agent_id text NOT NULL UNIQUE REFERENCES agents(id), ranges text NOT NULL, sites text NOT NULL,
+                created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, certificate_serial text, certificate_not_after timestamptz)
+            """,
+        ]),
     ]
 
     /// An arbitrary constant: the advisory lock that serialises migrations across instances.

@@ -182,7 +182,7 @@ public final class PostgresStore: Store, Service {
             logger: logger)
     }
 
-    private static func bumpGeneration(_ connection: PostgresConnection, _ logger: Logger) async throws {
+    static func bumpGeneration(_ connection: PostgresConnection, _ logger: Logger) async throws {
         try await connection.query("UPDATE config_state SET generation = generation + 1 WHERE id = 1", logger: logger)
     }
 
@@ -263,6 +263,7 @@ public final class PostgresStore: Store, Service {
                 """, logger: logger).collect()
             guard let agentRow = upserted.first else { throw ServerError.internalError }
             let agentID = AgentID(try agentRow.decode(String.self))
+            try await Self.bumpIfCache(agentID: agentID.rawValue, connection, logger)
             try await connection.query(
                 "UPDATE device_credentials SET revoked_at = \(now) WHERE agent_id = \(agentID.rawValue) AND revoked_at IS NULL", logger: logger)
             try await connection.query(
@@ -313,6 +314,7 @@ public final class PostgresStore: Store, Service {
             guard !updated.isEmpty else { return false }
             try await connection.query(
                 "UPDATE device_credentials SET revoked_at = \(at) WHERE agent_id = \(id.rawValue) AND revoked_at IS NULL", logger: logger)
+            try await Self.bumpIfCache(agentID: id.rawValue, connection, logger)
             try await Self.audit(audit, connection, logger)
             return true
         }
@@ -520,7 +522,8 @@ public final class PostgresStore: Store, Service {
                 profiles: Dictionary(uniqueKeysWithValues: profiles.map { ($0.id, $0) }),
                 drivers: Dictionary(uniqueKeysWithValues: drivers.map { ($0.id, $0) }),
                 assignments: assignments,
-                directory: try await Self.directory(connection, logger))
+                directory: try await Self.directory(connection, logger),
+                driverCaches: try await Self.activeDriverCaches(connection, logger))
         }
     }
 

@@ -6,6 +6,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import PrintplaneCore
+import PrintplaneHTTP
 import ServiceLifecycle
 
 /// The control plane as one ``Service``: the HTTPS listener with the agent, admin and
@@ -105,7 +106,7 @@ public struct PrintplaneServer: Service {
         AgentAPI(
             configuration: configuration, identity: identity, store: store, planner: planner,
             shedder: LoadShedder(softRate: configuration.checkInSoftRate, hardRate: configuration.checkInHardRate, clock: configuration.clock),
-            downloads: DownloadLimiter(limit: configuration.maxConcurrentDownloads), repository: repository, metrics: metrics, hub: hub
+            downloads: DriverDownloadResponder(limiter: DownloadLimiter(limit: configuration.maxConcurrentDownloads)), repository: repository, metrics: metrics, hub: hub
         ).register(on: table)
         UserAPI(
             configuration: configuration, store: store, authenticators: userAuthenticators + [DirectoryUserAuthenticator(directory: directory)], hub: hub,
@@ -114,6 +115,8 @@ public struct PrintplaneServer: Service {
         let operations = AdminOperations(configuration: configuration, identity: identity, store: store, planner: planner, repository: repository)
         AdminAPI(operations: operations, identity: identity, configuration: configuration).register(on: table)
         DirectoryAPI(configuration: configuration, identity: identity, store: store, directory: directory).register(on: table)
+        DriverCacheAPI(configuration: configuration, identity: identity, store: store).register(on: table)
+        DriverCacheAdminAPI(configuration: configuration, identity: identity, store: store).register(on: table)
         OpsAPI(store: store, metrics: metrics).register(on: table)
         self.routes = table.routes
         self.consoleRoutes = Console(

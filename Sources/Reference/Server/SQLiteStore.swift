@@ -115,6 +115,16 @@ public struct SQLiteStore: Store {
                 CREATE INDEX held_jobs_expiry ON held_jobs(state, expires_at);
                 """)
         }
+        // LAN driver caches (docs/driver-cache.md): each bound to one enrolled agent, whose
+        // revocation takes the cache out of plans. Ranges and sites are JSON arrays.
+        migrator.registerMigration("v3-driver-caches") { db in
+            try db.execute(sql: """
+                CREATE TABLE driver_caches (
+                    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, url TEXT NOT NULL,
+                    agent_id TEXT NOT NULL UNIQUE REFERENCES agents(id), ranges TEXT NOT NULL, sites TEXT NOT NULL,
+                    created_at REAL NOT NULL, updated_at REAL NOT NULL, certificate_serial TEXT, certificate_not_after REAL);
+                """)
+        }
         return migrator
     }
 
@@ -187,6 +197,21 @@ public struct SQLiteStore: Store {
 
     private static func fetchDirectory(_ db: Database) throws -> StoredDirectorySettings? {
         try Row.fetchOne(db, sql: "SELECT * FROM directory_settings WHERE id = 1").map(Self.directoryRecord)
+    }
+
+    private static func driverCacheRecord(_ row: Row) -> DriverCacheRecord {
+        DriverCacheRecord(
+            id: .init(row["id"]), name: row["name"], url: row["url"], agentID: .init(row["agent_id"]),
+            ranges: DriverCacheRecord.decodeRanges(row["ranges"]), sites: DriverCacheRecord.decodeList(row["sites"]),
+            createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
+            certificateSerial: row["certificate_serial"], certificateNotAfter: date(row["certificate_not_after"]))
+    }
+
+    /// A cache's plans change with its agent's revocation: bump when `agentID` runs one.
+    private static func bumpIfCache(agentID: String, _ db: Database) throws {
+        if try String.fetchOne(db, sql: "SELECT id FROM driver_caches WHERE agent_id = ?", arguments: [agentID]) != nil {
+            try Self.bumpGeneration(db)
+        }
     }
 
     private static func jobRecord(_ row: Row) -> JobRecord {
@@ -265,6 +290,7 @@ public struct SQLiteStore: Store {
                 try db.execute(
                     sql: "UPDATE device_credentials SET revoked_at = ? WHERE agent_id = ? AND revoked_at IS NULL",
                     arguments: [now.timeIntervalSince1970, existing])
+                try Self.bumpIfCache(agentID: existing, db)
             } else {
                 agentID = AgentID.random()
                 try db.execute(
@@ -315,6 +341,7 @@ public struct SQLiteStore: Store {
             try db.execute(
                 sql: "UPDATE device_credentials SET revoked_at = ? WHERE agent_id = ? AND revoked_at IS NULL",
                 arguments: [at.timeIntervalSince1970, id.rawValue])
+            try Self.bumpIfCache(agentID: id.rawValue, db)
             try Self.audit(audit, db)
             return true
         }
@@ -456,7 +483,80 @@ public struct SQLiteStore: Store {
                 profiles: Dictionary(uniqueKeysWithValues: profiles.map { ($0.id, $0) }),
                 drivers: Dictionary(uniqueKeysWithValues: drivers.map { ($0.id, $0) }),
                 assignments: assignments,
-                directory: try Self.fetchDirectory(db))
+                directory: try Self.fetchDirectory(db),
+                driverCaches: try Row.fetchAll(
+                    db, sql: "SELECT c.* FROM driver_caches c JOIN agents a ON a.id = c.agent_id WHERE a.revoked_at IS NULL ORDER BY c.name"
+                ).map { Self.driverCacheRecord($0).route })
+        }
+    }
+
+    // MARK: LAN driver caches
+
+    public func createDriverCache(_ cache: DriverCacheRecord, audit: AuditEntry) async throws {
+        try await self.write { db in
+            guard try String.fetchOne(db, sql: "SELECT id FROM agents WHERE id = ?", arguments: [cache.agentID.rawValue]) != nil else {
+                throw ServerError.invalidField("agent_id \(cache.agentID) does not name an enrolled agent")
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO driver_caches (id, name, url, agent_id, ranges, sites, created_at, updated_at, certificate_serial, certificate_not_after)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)
+                    """,
+                arguments: [
+                    cache.id.rawValue, cache.name, cache.url, cache.agentID.rawValue, DriverCacheRecord.encodeList(cache.ranges.map(\.description)),
+                    DriverCacheRecord.encodeList(cache.sites), cache.createdAt.timeIntervalSince1970, cache.updatedAt.timeIntervalSince1970,
+                ])
+            try Self.bumpGeneration(db)
+            try Self.audit(audit, db)
+        }
+    }
+
+    public func driverCaches() async throws -> [DriverCacheRecord] {
+        try await self.writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM driver_caches ORDER BY name").map(Self.driverCacheRecord) }
+    }
+
+    public func driverCache(agentID: AgentID) async throws -> DriverCacheRecord? {
+        try await self.writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM driver_caches WHERE agent_id = ?", arguments: [agentID.rawValue]).map(Self.driverCacheRecord)
+        }
+    }
+
+    public func updateDriverCache(_ cache: DriverCacheRecord, audit: AuditEntry) async throws -> Bool {
+        try await self.write { db in
+            guard try String.fetchOne(db, sql: "SELECT id FROM agents WHERE id = ?", arguments: [cache.agentID.rawValue]) != nil else {
+                throw ServerError.invalidField("agent_id \(cache.agentID) does not name an enrolled agent")
+            }
+            try db.execute(
+                sql: "UPDATE driver_caches SET name = ?, url = ?, agent_id = ?, ranges = ?, sites = ?, updated_at = ? WHERE id = ?",
+                arguments: [
+                    cache.name, cache.url, cache.agentID.rawValue, DriverCacheRecord.encodeList(cache.ranges.map(\.description)),
+                    DriverCacheRecord.encodeList(cache.sites), cache.updatedAt.timeIntervalSince1970, cache.id.rawValue,
+                ])
+            guard db.changesCount > 0 else { return false }
+            try Self.bumpGeneration(db)
+            try Self.audit(audit, db)
+            return true
+        }
+    }
+
+    public func deleteDriverCache(id: DriverCacheID, audit: AuditEntry) async throws -> Bool {
+        try await self.write { db in
+            try db.execute(sql: "DELETE FROM driver_caches WHERE id = ?", arguments: [id.rawValue])
+            guard db.changesCount > 0 else { return false }
+            try Self.bumpGeneration(db)
+            try Self.audit(audit, db)
+            return true
+        }
+    }
+
+    public func recordDriverCacheCertificate(id: DriverCacheID, serial: String, notAfter: Date, audit: AuditEntry) async throws -> Bool {
+        try await self.write { db in
+            try db.execute(
+                sql: "UPDATE driver_caches SET certificate_serial = ?, certificate_not_after = ? WHERE id = ?",
+                arguments: [serial, notAfter.timeIntervalSince1970, id.rawValue])
+            guard db.changesCount > 0 else { return false }
+            try Self.audit(audit, db)
+            return true
         }
     }
 

@@ -35,6 +35,9 @@ public struct ServerConfiguration: Sendable {
     public var maxDriverBytes: Int64 = 512 * 1024 * 1024
     /// Driver downloads in flight at once; more get 503 + Retry-After.
     public var maxConcurrentDownloads: Int = 256
+    /// Days a LAN driver cache's certificate (signed by the local CA) is valid; caches renew
+    /// it when a third is left.
+    public var driverCacheCertificateDays: Int = 30
     /// Largest JSON body for enroll, check-in and admin calls.
     public var maxJSONBodyBytes: Int = 256 * 1024
     /// Largest job batch body.

@@ -38,6 +38,10 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
         case invalidConfiguration = "invalid_configuration"
         case directoryUnavailable = "directory_unavailable"
         case directoryNotConfigured = "directory_not_configured"
+        case notACache = "not_a_cache"
+        case caUnavailable = "ca_unavailable"
+        case invalidCSR = "invalid_csr"
+        case certificateNameRefused = "certificate_name_refused"
         case invalidCredentials = "invalid_credentials"
         case heldJobExpired = "held_job_expired"
         case heldJobNotHeld = "held_job_not_held"
@@ -116,6 +120,16 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
     }
     /// A directory call with no directory configured.
     public static let directoryNotConfigured = ServerError(.directoryNotConfigured, "No directory is configured; PUT /api/v1/admin/directory first.")
+    /// A cache route called with the credential of a device no admin registered as a cache.
+    public static let notACache = ServerError(
+        .notACache, "This device is not registered as a LAN driver cache; an admin registers it with `printplane cache register --agent AGENT_ID`.")
+    /// A cache asked for a certificate from a server that runs with a given certificate and holds no CA key.
+    public static let caUnavailable = ServerError(
+        .caUnavailable, "This server uses a given TLS certificate and holds no CA key, so it cannot sign a cache's certificate; give the cache one from the same CA with --tls-cert and --tls-key.")
+    /// A certificate signing request that cannot be read, or whose signature is not its key's.
+    public static func invalidCSR(_ detail: String) -> ServerError { .init(.invalidCSR, detail) }
+    /// A certificate signing request naming a host the cache is not registered under (or the server's own).
+    public static func certificateNameRefused(_ detail: String) -> ServerError { .init(.certificateNameRefused, detail) }
     /// HTTP Basic credentials on the user API, with no directory to check them against: 401,
     /// since the caller can authenticate another way (the admin key acting for a user).
     public static let userPasswordsNeedADirectory = ServerError(
@@ -142,7 +156,9 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
             .credentialUnknown, .credentialRevoked, .adminKeyInvalid, .invalidCredentials:
             return .unauthorized
         case .signInFailed: return .unauthorized
-        case .forbidden: return .forbidden
+        case .forbidden, .notACache, .certificateNameRefused: return .forbidden
+        case .caUnavailable: return .conflict
+        case .invalidCSR: return .badRequest
         case .signInThrottled: return .tooManyRequests
         case .signInUnavailable: return .serviceUnavailable
         case .malformedJSON, .invalidField, .invalidDigest, .invalidDriverName, .badRequest: return .badRequest

@@ -23,6 +23,9 @@ public struct ServerIdentity: Sendable {
     let adminKeyHash: [UInt8]
     /// The CA fingerprint, when the CA was generated here.
     public let caFingerprint: String?
+    /// The CA's private key, when the CA was generated here (`nil` with `--tls-cert`): what
+    /// signs LAN driver caches' certificates.
+    public let caKeyPath: String?
 
     /// Loads the identity from `configuration.dataDirectory`, creating what is missing.
     public static func loadOrCreate(configuration: ServerConfiguration, logger: Logger) throws -> ServerIdentity {
@@ -96,7 +99,8 @@ public struct ServerIdentity: Sendable {
         try fm.createDirectory(atPath: path("drivers"), withIntermediateDirectories: true)
         return ServerIdentity(
             caCertificatePath: caPath, certificatePath: certificatePath, keyPath: keyPath, driverSigningKey: signingKey,
-            adminKeyPath: adminPath, adminKeyHash: Array(SHA256.hash(data: Array(adminKey.utf8))), caFingerprint: fingerprint)
+            adminKeyPath: adminPath, adminKeyHash: Array(SHA256.hash(data: Array(adminKey.utf8))), caFingerprint: fingerprint,
+            caKeyPath: fingerprint == nil ? nil : caKeyPath)
     }
 
     /// The TLS configuration: TLS 1.2 or later only.
@@ -106,6 +110,31 @@ public struct ServerIdentity: Sendable {
         var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
         tls.minimumTLSVersion = .tlsv12
         return tls
+    }
+
+    /// The local CA, read from the data directory; `nil` when the server runs with a given
+    /// certificate (`--tls-cert`), whose issuer it does not hold.
+    func certificateAuthority() throws -> CertificateAuthority? {
+        guard let caKeyPath = self.caKeyPath else { return nil }
+        return try CertificateAuthority(
+            certificatePEM: String(contentsOfFile: self.caCertificatePath, encoding: .utf8), privateKeyPEM: String(contentsOfFile: caKeyPath, encoding: .utf8))
+    }
+
+    /// The DNS names (lowercased) and IP addresses the server's own certificate covers: a LAN
+    /// cache is never given a certificate for any of them, so it can never pose as the server.
+    func serverCertificateNames() throws -> (dnsNames: Set<String>, addresses: Set<IPAddress>) {
+        let chain = try String(contentsOfFile: self.certificatePath, encoding: .utf8)
+        let certificate = try Certificate(pemEncoded: chain)
+        var dnsNames = Set<String>()
+        var addresses = Set<IPAddress>()
+        for name in try certificate.extensions.subjectAlternativeNames ?? SubjectAlternativeNames() {
+            switch name {
+            case .dnsName(let value): dnsNames.insert(value.lowercased())
+            case .ipAddress(let bytes): if let address = IPAddress(bytes: Array(bytes.bytes)) { addresses.insert(address) }
+            default: break
+            }
+        }
+        return (dnsNames, addresses)
     }
 
     /// Whether `presented` is the admin key.

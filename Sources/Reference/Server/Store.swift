@@ -43,6 +43,19 @@ public protocol Store: Sendable {
     /// Everything check-in planning needs, read in one transaction.
     func planningSnapshot() async throws -> PlanningSnapshot
 
+    // MARK: LAN driver caches (each mutation bumps the generation, so plans follow)
+    /// Registers a cache bound to an enrolled agent (its credential); 409 on a taken name or
+    /// agent, 400 when the agent does not exist.
+    func createDriverCache(_ cache: DriverCacheRecord, audit: AuditEntry) async throws
+    func driverCaches() async throws -> [DriverCacheRecord]
+    /// The cache bound to an agent, if any (the cache routes authenticate with its credential).
+    func driverCache(agentID: AgentID) async throws -> DriverCacheRecord?
+    /// Replaces a cache's name, URL, agent, ranges and sites. Returns false when there is none.
+    func updateDriverCache(_ cache: DriverCacheRecord, audit: AuditEntry) async throws -> Bool
+    func deleteDriverCache(id: DriverCacheID, audit: AuditEntry) async throws -> Bool
+    /// Notes the certificate the CA signed for a cache (no generation bump: plans do not change).
+    func recordDriverCacheCertificate(id: DriverCacheID, serial: String, notAfter: Date, audit: AuditEntry) async throws -> Bool
+
     // MARK: Directory (the bind password arrives sealed; the store never sees it in clear)
     /// The directory settings (nil when none are configured) and the configuration generation
     /// they were read at, in one transaction.
@@ -271,11 +284,14 @@ public struct PlanningSnapshot: Sendable {
     public private(set) var usesDirectoryTargets: Bool
     /// The directory settings of this generation (so every server instance follows a change).
     public var directory: StoredDirectorySettings?
+    /// The LAN driver caches agents may use: those whose bound agent is not revoked.
+    public var driverCaches: [DriverCacheRoute]
 
     public init(
         generation: Int64, printers: [PrinterID: PrinterRecord], profiles: [ProfileID: ProfileRecord], drivers: [DriverID: DriverRecord],
-        assignments: [Assignment], directory: StoredDirectorySettings?
+        assignments: [Assignment], directory: StoredDirectorySettings?, driverCaches: [DriverCacheRoute] = []
     ) {
+        self.driverCaches = driverCaches
         self.generation = generation
         self.printers = printers
         self.profiles = profiles

@@ -165,7 +165,8 @@ public struct ScenarioRunner: Sendable {
                 do {
                     let world = try await SimWorld.build(
                         scenario: scenario, controlPlane: controlPlane, printers: printers, endpoints: endpoints, directory: directoryServer,
-                        directoryPort: adPort, directoryHost: self.directoryHost, recorder: recorder, configuration: self.configuration, logger: self.logger)
+                        directoryPort: adPort, directoryHost: self.directoryHost, recorder: recorder, configuration: self.configuration, logger: self.logger,
+                        cacheSetup: (subnet: Int(self.subnet.octet), directory: work + "/caches"))
                     let progressGroup = ServiceGroup(configuration: .init(services: [progress], logger: printerLogger))
                     try await withThrowingTaskGroup(of: Void.self) { progressTasks in
                         progressTasks.addTask { try await progressGroup.run() }

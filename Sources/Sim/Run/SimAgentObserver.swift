@@ -14,7 +14,11 @@ struct SimAgentObserver: AgentObserver {
     func driverDownload(sha256: String, source: String, bytes: Int64, duration: Duration, error: String?) {
         let end = ContinuousClock.now
         self.recorder.record(.driverDownload, intendedStart: end - duration, completion: end, error: error.map { Self.reason($0) })
-        if bytes > 0 { self.recorder.increment("driver.bytes", by: Double(bytes)) }
+        guard bytes > 0 else { return }
+        self.recorder.increment("driver.bytes", by: Double(bytes))
+        // The cloud's sources are its own route; anything else is a LAN cache.
+        let fromCloud = source.contains("/api/v1/drivers/")
+        self.recorder.increment(fromCloud ? "driver.bytes_from_cloud" : "driver.bytes_from_cache", by: Double(bytes))
     }
 
     func retryAfter(seconds: Int, route: String) {

@@ -33,10 +33,17 @@ final class SimWorld: Sendable {
     let tokens: TokenBook
     let ledger: JobLedger
     let releases: ReleaseTracker
+    /// The LAN driver caches, with `drivers.cache: per_site`.
+    let caches: SimDriverCaches?
     let rollout = DriverRollout()
     let random: NIOLockedValueBox<SeededRandom>
     let inFlight = NIOLockedValueBox(0)
-    let cursor = NIOLockedValueBox(0)
+    /// Round-robin positions over the enrolled fleet, one per kind of arrival: with a shared
+    /// one, steady rates alias (20 check-ins, 2 logins and 3 prints a second gave the same 3 of
+    /// every 25 agents every print and never a check-in, so 36 of 300 never saw a new driver).
+    let checkInCursor = NIOLockedValueBox(0)
+    let loginCursor = NIOLockedValueBox(0)
+    let printCursor = NIOLockedValueBox(0)
     let serverURL: String
     /// The scenario clock's zero: set when ``run()`` starts, after set-up.
     var origin: ContinuousClock.Instant { self.recorder.origin }
@@ -46,9 +53,10 @@ final class SimWorld: Sendable {
         scenario: Scenario, controlPlane: SimControlPlane, printers: FakePrinterService, directory: SimulatedADServer?, directoryPort: Int?,
         directoryHost: String, residentBeforeFleet: Int,
         recorder: MetricsRecorder, configuration: SimRunConfiguration, logger: Logger, http: HTTPClient, agents: [VirtualAgent], users: [SimUser],
-        printerRecords: [PrinterRecord], tokens: TokenBook, serverURL: String, runTag: String, releases: ReleaseTracker
+        printerRecords: [PrinterRecord], tokens: TokenBook, serverURL: String, runTag: String, releases: ReleaseTracker, caches: SimDriverCaches?
     ) {
         self.runTag = runTag
+        self.caches = caches
         self.releases = releases
         self.ledger = releases.ledger
         self.directoryHost = directoryHost
@@ -74,7 +82,8 @@ final class SimWorld: Sendable {
 
     static func build(
         scenario: Scenario, controlPlane: SimControlPlane, printers: FakePrinterService, endpoints: FakePrinterService.Endpoints,
-        directory: SimulatedADServer?, directoryPort: Int?, directoryHost: String, recorder: MetricsRecorder, configuration: SimRunConfiguration, logger: Logger
+        directory: SimulatedADServer?, directoryPort: Int?, directoryHost: String, recorder: MetricsRecorder, configuration: SimRunConfiguration, logger: Logger,
+        cacheSetup: (subnet: Int, directory: String)? = nil
     ) async throws -> SimWorld {
         var random = SeededRandom(seed: scenario.seed)
         let sites = max(1, scenario.fleet.sites)
@@ -149,13 +158,28 @@ final class SimWorld: Sendable {
                 index: index, agent: try Agent(environment: environment), hostname: hostname, reportedAddress: address, site: site,
                 users: (0..<perAgent).map { (index * perAgent + $0) % users.count }))
         }
+        var caches: SimDriverCaches?
+        if scenario.drivers.cache == .perSite, let cacheSetup {
+            var cacheLogger = logger
+            cacheLogger.logLevel = .error
+            do {
+                caches = try await SimDriverCaches.start(
+                    sites: sites, subnet: cacheSetup.subnet, runTag: runTag, controlPlane: controlPlane, http: transport, directory: cacheSetup.directory,
+                    logger: cacheLogger)
+            } catch {
+                try? await http.shutdown()
+                throw error
+            }
+        }
         return SimWorld(
             scenario: scenario, controlPlane: controlPlane, printers: printers, directory: directory, directoryPort: directoryPort,
             directoryHost: directoryHost, residentBeforeFleet: residentBefore, recorder: recorder, configuration: configuration, logger: logger, http: http, agents: agents, users: users,
-            printerRecords: records, tokens: TokenBook(), serverURL: await controlPlane.url, runTag: runTag, releases: releases)
+            printerRecords: records, tokens: TokenBook(), serverURL: await controlPlane.url, runTag: runTag, releases: releases, caches: caches)
     }
 
     func shutdown() async throws {
+        // The caches use the fleet's pool: they stop first.
+        await self.caches?.stop()
         try await self.http.shutdown()
     }
 
@@ -201,7 +225,7 @@ final class SimWorld: Sendable {
         // Counters start at zero, so "nothing happened" reads 0, not "not measured".
         for counter in [
             "enroll.accepted", "enroll.refused", "enroll.refused_expired", "enroll.refused_revoked", "tokens.expired_accepted",
-            "tokens.valid_refused", "jobs.printed", "jobs.failed", "jobs.held", "jobs.released", "pages.printed", "driver.bytes", "server.retry_after",
+            "tokens.valid_refused", "jobs.printed", "jobs.failed", "jobs.held", "jobs.released", "pages.printed", "driver.bytes", "driver.bytes_from_cache", "driver.bytes_from_cloud", "server.retry_after",
             "iterations.dropped", "agents.enrolled",
         ] {
             self.recorder.increment(counter, by: 0)
@@ -233,6 +257,12 @@ final class SimWorld: Sendable {
         for (_, intended) in unresolved { self.recorder.record(.release, intendedStart: intended, error: "not_printed") }
         if !unresolved.isEmpty { notes.append("\(unresolved.count) release(s) were never printed by their agent") }
         notes += try await self.crossCheck()
+        if let caches = self.caches {
+            caches.record(into: self.recorder)
+            let totals = caches.totals
+            notes.append(
+                "LAN driver caches (\(caches.services.count), one per site): fetched \(totals.upstreamBytes) bytes from the cloud in \(totals.upstreamFetches) fetch(es) and served \(totals.bytesServed) bytes to agents (\(totals.hits) hits, \(totals.misses) misses)")
+        }
         let cpu = ProcessFigures.cpuSeconds() - cpuAtStart
         let wall = ScenarioRunner.seconds(ContinuousClock.now - self.origin)
         let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
@@ -337,15 +367,15 @@ final class SimWorld: Sendable {
     // MARK: Check-ins and logins
 
     /// Picks the next enrolled agent that is free, round-robin.
-    func nextAgent() -> VirtualAgent? {
+    func nextAgent(_ cursor: NIOLockedValueBox<Int>) -> VirtualAgent? {
         // Read one slot under the lock: copying the whole list per arrival would cost
         // O(fleet) on every check-in, login and print.
         let count = self.enrolledIndices.withLockedValue { $0.count }
         guard count > 0 else { return nil }
         for _ in 0..<min(count, 16) {
-            let slot = self.cursor.withLockedValue { cursor -> Int in
-                defer { cursor = (cursor &+ 1) }
-                return cursor % count
+            let slot = cursor.withLockedValue { position -> Int in
+                defer { position = (position &+ 1) }
+                return position % count
             }
             let agent = self.agents[self.enrolledIndices.withLockedValue { $0[slot] }]
             let free = agent.mutable.withLockedValue { state -> Bool in
@@ -359,7 +389,7 @@ final class SimWorld: Sendable {
     }
 
     func checkInArrival(_ intended: ContinuousClock.Instant) async {
-        guard let agent = self.nextAgent() else {
+        guard let agent = self.nextAgent(self.checkInCursor) else {
             self.recorder.dropIteration(.checkin)
             return
         }
@@ -407,7 +437,7 @@ final class SimWorld: Sendable {
     /// A user logs in: the workstation authenticates them against AD (a real LDAP bind),
     /// then the agent checks in for that user.
     func loginArrival(_ intended: ContinuousClock.Instant) async {
-        guard let agent = self.nextAgent() else {
+        guard let agent = self.nextAgent(self.loginCursor) else {
             self.recorder.dropIteration(.login)
             return
         }
@@ -439,7 +469,7 @@ final class SimWorld: Sendable {
         // An agent that has printers installed.
         var chosen: (VirtualAgent, InstalledPrinter)?
         for _ in 0..<16 {
-            guard let candidate = self.nextAgent() else { break }
+            guard let candidate = self.nextAgent(self.printCursor) else { break }
             let installed = await candidate.agent.state.installed
             if !installed.isEmpty {
                 let pick = Int(self.random.withLockedValue { $0.next() } % UInt64(installed.count))
@@ -600,12 +630,16 @@ final class SimWorld: Sendable {
             var random = SeededRandom(seed: self.scenario.seed &+ UInt64(size))
             let bytes = Self.randomBytes(size, using: &random)
             let records = self.printerRecords
-            let (driver, published) = try await self.controlPlane.admin { admin -> (DriverRecord, ContinuousClock.Instant) in
-                let driver = try await admin.uploadDriver(name: Self.safeName(self.scenario.drivers.name), version: Self.safeName(version) + "+" + self.runTag, os: "linux", contents: bytes)
-                for record in records { _ = try await admin.setPrinterDriver(printerID: record.id, driverID: driver.id) }
-                return (driver, ContinuousClock.now)
+            let driver = try await self.controlPlane.admin { admin in
+                try await admin.uploadDriver(name: Self.safeName(self.scenario.drivers.name), version: Self.safeName(version) + "+" + self.runTag, os: "linux", contents: bytes)
             }
-            await self.rollout.start(sha256: driver.manifest.manifest.sha256, at: published)
+            // Tracked before the first printer switches: an agent that applies the whole new
+            // plan between the switches and the start would be counted nowhere, its later
+            // check-ins being unchanged (seen as 264 of 300 converged).
+            await self.rollout.start(sha256: driver.manifest.manifest.sha256, at: ContinuousClock.now)
+            try await self.controlPlane.admin { admin in
+                for record in records { _ = try await admin.setPrinterDriver(printerID: record.id, driverID: driver.id) }
+            }
         case .createToken(let name, let expires, let maxUses):
             let token = try await self.controlPlane.admin { try await $0.createToken(expiresIn: Self.expiryText(expires), maxUses: maxUses, label: name) }
             self.tokens.add(name: name, token: token)

@@ -133,12 +133,24 @@ public struct Scenario: Sendable, Equatable {
         public var version: String
         /// Bytes (sizes in the file are 1024-based).
         public var size: Int
+        /// LAN driver caches (docs/driver-cache.md) the run starts, enrolls and registers.
+        public var cache: DriverCaches = .none
 
-        public init(name: String, version: String, size: Int) {
+        public init(name: String, version: String, size: Int, cache: DriverCaches = .none) {
             self.name = name
             self.version = version
             self.size = size
+            self.cache = cache
         }
+    }
+
+    /// Whether agents fetch drivers through LAN caches.
+    public enum DriverCaches: String, Sendable, Equatable, CaseIterable, Codable {
+        /// Every agent downloads from the cloud.
+        case none
+        /// One cache per site, registered for the site's address range: each package crosses
+        /// the WAN once per site, and agents fall back to the cloud when their cache fails.
+        case perSite = "per_site"
     }
 
     /// The virtual workstations.

@@ -276,7 +276,7 @@ struct ScenarioSchema {
     mutating func drivers(_ node: Node?) -> Scenario.Drivers? {
         var drivers = Scenario.Drivers(name: "Generic PCL6", version: "1.0", size: 1024 * 1024)
         guard let node else { return drivers }
-        guard let fields = self.reader.mapping(node, "drivers", allowed: ["name", "version", "size"]) else { return nil }
+        guard let fields = self.reader.mapping(node, "drivers", allowed: ["name", "version", "size", "cache"]) else { return nil }
         var ok = true
         if let node = fields["name"] {
             if let value = self.reader.string(node, "drivers.name"), !value.isEmpty { drivers.name = value } else { ok = false }
@@ -286,6 +286,9 @@ struct ScenarioSchema {
         }
         if let node = fields["size"] {
             if let value = self.reader.size(node, "drivers.size") { drivers.size = value } else { ok = false }
+        }
+        if let node = fields["cache"] {
+            if let value = self.reader.choice(node, "drivers.cache", Scenario.DriverCaches.self) { drivers.cache = value } else { ok = false }
         }
         return ok ? drivers : nil
     }
