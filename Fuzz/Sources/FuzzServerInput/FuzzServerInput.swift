@@ -3,7 +3,8 @@ import Foundation
 import PrintplaneCore
 
 /// Feeds arbitrary bytes to everything the server parses from untrusted agents and admins:
-/// the agent API bodies, assignment targets, bearer secrets, IP ranges and driver digests.
+/// the agent API bodies, assignment targets, bearer secrets, IP ranges, driver digests, LAN
+/// cache URLs and the cache routes' bodies.
 /// Any crash, trap or hang is a bug; decoding errors are the expected outcome.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -23,6 +24,13 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         precondition(IPRange(range.description) == range)
         precondition(range.contains(range.network))
     }
+    if let url = DriverCacheURL.parse(text) {
+        // A LAN cache URL as stored and planned parses back to itself.
+        precondition(DriverCacheURL.parse(url.description) == url)
+        precondition((1...65535).contains(url.port))
+    }
+    _ = try? decoder.decode(DriverCacheManifests.self, from: bytes)
+    _ = try? decoder.decode(DriverCacheCertificateRequest.self, from: bytes)
     _ = DriverManifest.isSHA256Hex(text)
     _ = DriverManifest.isSafeField(text)
     return 0
