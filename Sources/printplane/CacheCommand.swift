@@ -13,24 +13,32 @@ struct CacheCommand: AsyncParsableCommand {
         commandName: "cache",
         abstract: "The LAN driver cache: agents fetch drivers from it instead of across the WAN.",
         discussion: """
-            A cache is a machine on a site's LAN that fetches each driver package from the
-            cloud once, verifies its SHA-256, size and Ed25519-signed manifest, keeps it, and
-            serves it over HTTPS to that site's agents; they try it before the cloud and
-            verify everything again. It enrolls with a token like an agent (so it can be
-            revoked like any device), then an admin registers it with the agents it serves.
-            Its certificate is signed by the control plane's CA (which agents already trust)
-            from a CSR for its registered host; no manual step.
+            A cache is a machine on a site's LAN that fetches each driver package
+            from the cloud once, verifies its SHA-256, size and Ed25519-signed
+            manifest, keeps it, and serves it over HTTPS to that site's agents; they
+            try it before the cloud and verify everything again. It enrolls with a
+            token like an agent (so it can be revoked like any device), then an admin
+            registers it with the agents it serves. Its certificate is signed by the
+            control plane's CA (which agents already trust) from a CSR for its
+            registered host: no manual step.
 
             Set-up, in order:
               # 1. on the cache machine (prints the agent ID)
-              printplane cache enroll --server https://cloud.example.com:8443 --ca-file ca.pem --token "$TOKEN" --state-dir /var/lib/printplane-cache
-              # 2. an admin registers it: URL agents use, the ID from step 1, who uses it
-              printplane cache register --server https://cloud.example.com:8443 --admin-key-file admin.key --ca-file ca.pem \\
-                  --name hq --url https://cache-hq.corp.example.com:8444 --agent AGENT_ID --range 10.1.0.0/16 --site HQ
+              printplane cache enroll --server https://cloud.example.com:8443 \\
+                  --ca-file ca.pem --token @token.txt \\
+                  --state-dir /var/lib/printplane-cache
+              # 2. an admin registers it: the URL agents use, the ID from
+              #    step 1, and who uses it
+              printplane cache register --server https://cloud.example.com:8443 \\
+                  --admin-key-file admin.key --ca-file ca.pem --name hq \\
+                  --url https://cache-hq.corp.example.com:8444 \\
+                  --agent AGENT_ID --range 10.1.0.0/16 --site HQ
               # 3. on the cache machine
-              printplane cache run --state-dir /var/lib/printplane-cache --listen 0.0.0.0:8444
+              printplane cache run --state-dir /var/lib/printplane-cache \\
+                  --listen 0.0.0.0:8444
 
-            Admin commands: register, list, update, delete (same connection flags as `printplane token`).
+            Admin commands: register, list, update, delete (the same connection
+            flags as `printplane token`). Reference: docs/driver-cache.md.
             """,
         subcommands: [Enroll.self, Run.self, Register.self, List.self, Update.self, Delete.self]
     )
@@ -39,11 +47,14 @@ struct CacheCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Enroll this machine as a cache with a token; stores its credential (0600).",
             discussion: """
-                Prints the agent ID an admin needs for `printplane cache register --agent`.
-                A refused token exits 1 with its reason (token_expired, token_revoked, ...).
+                Prints the agent ID an admin needs for `printplane cache register
+                --agent`. A refused token exits 1 with its reason (token_expired,
+                token_revoked, ...). --token @FILE reads the token from a file, which
+                keeps it out of the shell history and `ps`.
 
                 Example:
-                  printplane cache enroll --server https://127.0.0.1:8443 --ca-file ./pp/ca.pem --token "$TOKEN" --state-dir ./cache1
+                  printplane cache enroll --server https://127.0.0.1:8443 \\
+                      --ca-file ./pp/ca.pem --token "$TOKEN" --state-dir ./cache1
                 """)
 
         @Option(help: "Server URL, e.g. https://127.0.0.1:8443.")
@@ -85,11 +96,12 @@ struct CacheCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run the cache: HTTPS on the LAN, packages fetched once from the cloud and verified.",
             discussion: """
-                Serves GET/HEAD /drivers/{sha256} (Range, ETag/If-None-Match), /healthz and
-                /metrics. Gets its certificate from the control plane's CA for the host of its
-                registered URL (or --tls-name), renewing it when a third of its life is left;
-                with --tls-cert/--tls-key it serves those instead. Keeps serving what it holds
-                while the cloud is unreachable. Stops serving (502) once the cloud refuses its
+                Serves GET/HEAD /drivers/{sha256} (Range, ETag/If-None-Match),
+                /healthz and /metrics. Gets its certificate from the control plane's
+                CA for the host of its registered URL (or --tls-name), renewing it
+                when a third of its life is left; with --tls-cert/--tls-key it serves
+                those instead. Keeps serving what it holds while the cloud is
+                unreachable. Stops serving (502) once the cloud refuses its
                 credential. SIGTERM or Ctrl-C shut it down gracefully.
 
                 Example:
@@ -202,12 +214,15 @@ struct CacheCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Register an enrolled cache: its URL and which agents use it (audited).",
             discussion: """
-                Agents whose reported address lies in a --range, and printers at a --site, get
-                https://HOST:PORT/drivers/<sha256> before the cloud in their plans from the next check-in.
+                Agents whose reported address lies in a --range, and printers at a
+                --site, get https://HOST:PORT/drivers/<sha256> before the cloud in
+                their plans from their next check-in.
 
                 Example:
-                  printplane cache register --server https://127.0.0.1:8443 --admin-key-file ./pp/admin.key --ca-file ./pp/ca.pem \\
-                      --name hq --url https://10.1.0.5:8444 --agent 6f1c… --range 10.1.0.0/16
+                  printplane cache register --server https://127.0.0.1:8443 \\
+                      --admin-key-file ./pp/admin.key --ca-file ./pp/ca.pem \\
+                      --name hq --url https://10.1.0.5:8444 --agent 6f1c… \\
+                      --range 10.1.0.0/16
                 """)
 
         @OptionGroup var connection: Connection
@@ -225,7 +240,8 @@ struct CacheCommand: AsyncParsableCommand {
             abstract: "List registered caches.",
             discussion: """
                 Example:
-                  printplane cache list --server https://127.0.0.1:8443 --admin-key-file ./pp/admin.key --ca-file ./pp/ca.pem
+                  printplane cache list --server https://127.0.0.1:8443 \\
+                      --admin-key-file ./pp/admin.key --ca-file ./pp/ca.pem
                 """)
 
         @OptionGroup var connection: Connection
@@ -242,8 +258,10 @@ struct CacheCommand: AsyncParsableCommand {
             abstract: "Replace a cache's registration (all fields; audited).",
             discussion: """
                 Example:
-                  printplane cache update --server https://127.0.0.1:8443 --admin-key-file ./pp/admin.key --ca-file ./pp/ca.pem \\
-                      --name hq --url https://10.1.0.6:8444 --agent 6f1c… --range 10.1.0.0/16 CACHE_ID
+                  printplane cache update --server https://127.0.0.1:8443 \\
+                      --admin-key-file ./pp/admin.key --ca-file ./pp/ca.pem \\
+                      --name hq --url https://10.1.0.6:8444 --agent 6f1c… \\
+                      --range 10.1.0.0/16 CACHE_ID
                 """)
 
         @OptionGroup var connection: Connection
@@ -266,7 +284,8 @@ struct CacheCommand: AsyncParsableCommand {
             abstract: "Remove a cache from every plan (audited). Revoke its agent too to cut it off.",
             discussion: """
                 Example:
-                  printplane cache delete --server https://127.0.0.1:8443 --admin-key-file ./pp/admin.key --ca-file ./pp/ca.pem CACHE_ID
+                  printplane cache delete --server https://127.0.0.1:8443 \\
+                      --admin-key-file ./pp/admin.key --ca-file ./pp/ca.pem CACHE_ID
                 """)
 
         @OptionGroup var connection: Connection
