@@ -4,24 +4,32 @@
 #   1. check-in "unchanged" path vs a trivial authenticated route (GET /api/v1/agent/ping)
 #   2. a 50 MB driver downloaded by 200 concurrent clients vs nginx serving the same file over TLS,
 #      with the server's peak RSS sampled every 0.5 s
-#   3. job ingest in batches of 100 records (records/s, checked against the stored count)
+#   3. the same driver from a LAN driver cache (`printplane cache run`) vs the same nginx,
+#      with the cache's peak RSS
+#   4. job ingest in batches of 100 records (records/s, checked against the stored count)
 # Usage: [SKIP_BUILD=1] scripts/bench-server.sh [SECONDS_PER_RUN]   (default 10)
 # Needs: wrk, nginx (nginx-light), curl, python3. Builds the release binary through the build lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
-PORT=18443; NGINX_PORT=18444
+PORT=18443; NGINX_PORT=18444; CACHE_PORT=18445
 for tool in wrk nginx curl python3; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install -y wrk nginx-light curl python3" >&2; exit 2; }
 done
 LOCK=scripts/locked-build.sh; [ -x "$LOCK" ] || LOCK=/work/main/scripts/locked-build.sh
 # SKIP_BUILD=1 reuses an existing release binary (e.g. while another build holds the lock).
-[ "${SKIP_BUILD:-0}" = 1 ] || "$LOCK" swift build -c release --product printplane >/dev/null
-BIN=$(swift build -c release --show-bin-path)/printplane
+# PRINTPLANE_BIN=path uses that binary instead (figures from a debug build mean nothing).
+if [ -n "${PRINTPLANE_BIN:-}" ]; then
+  BIN=$PRINTPLANE_BIN
+else
+  [ "${SKIP_BUILD:-0}" = 1 ] || "$LOCK" swift build -c release --product printplane >/dev/null
+  BIN=$(swift build -c release --show-bin-path)/printplane
+fi
 
 W=$(mktemp -d /tmp/printplane-bench.XXXXXX)
-SERVER_PID=""; NGINX_STARTED=""
+SERVER_PID=""; NGINX_STARTED=""; CACHE_PID=""
 cleanup() {
+  [ -n "$CACHE_PID" ] && kill "$CACHE_PID" 2>/dev/null && wait "$CACHE_PID" 2>/dev/null || true
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
   [ -n "$NGINX_STARTED" ] && [ -f "$W/nginx.pid" ] && kill "$(cat "$W/nginx.pid")" 2>/dev/null || true
   rm -rf "$W"
@@ -133,6 +141,33 @@ OURS=$(tps "$W/driver.txt"); THEIRS=$(tps "$W/nginx.txt")
 echo "printplane: $(printf '%.0f' "$OURS") MiB/s   nginx: $(printf '%.0f' "$THEIRS") MiB/s   ratio: $(ratio "$OURS" "$THEIRS") (target >= 0.7)"
 echo "server RSS: before ${RSS_BEFORE} MiB, peak $(cat "$W/rss-peak") MiB, after ${RSS_AFTER} MiB (target: flat, < 300 MiB)"
 grep -h "Non-2xx\|Socket errors" "$W/driver.txt" "$W/nginx.txt" || true
+
+echo "== the same driver from a LAN driver cache vs nginx over TLS (${DURATION}s, 200 clients)"
+# The cache listens on 127.0.0.2: the CA certifies a cache only for its registered host, never
+# for one of the server's own names (127.0.0.1).
+CACHE_TOKEN=$(c -X POST -H "$ADMIN" -H 'Content-Type: application/json' -d '{"expires_in":"1h","max_uses":1}' "$BASE/api/v1/admin/tokens" | field "['token']")
+CACHE_AGENT=$("$BIN" cache enroll --server "$BASE" --ca-file "$CA" --token "$CACHE_TOKEN" --state-dir "$W/cache" --hostname bench-cache | tail -1)
+c -X POST -H "$ADMIN" -H 'Content-Type: application/json' \
+  -d "{\"name\":\"bench\",\"url\":\"https://127.0.0.2:$CACHE_PORT\",\"agent_id\":\"$CACHE_AGENT\",\"ranges\":[\"10.0.0.0/8\"]}" \
+  "$BASE/api/v1/admin/caches" >/dev/null
+"$BIN" cache run --state-dir "$W/cache" --listen "127.0.0.2:$CACHE_PORT" --log-level warning >"$W/cache.log" 2>&1 &
+CACHE_PID=$!
+CACHE="https://127.0.0.2:$CACHE_PORT"
+for _ in $(seq 1 200); do curl -sf --cacert "$CA" "$CACHE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+# The first request is the miss: the cache fetches and verifies the package from the cloud once.
+[ "$(c "$CACHE/drivers/$SHA" | sha256sum | cut -d' ' -f1)" = "$SHA" ] || { echo "the cache serves different bytes" >&2; cat "$W/cache.log" >&2; exit 1; }
+cache_rss() { awk '/VmRSS/ {print int($2/1024)}' "/proc/$CACHE_PID/status"; }
+CACHE_RSS_BEFORE=$(cache_rss)
+rm -f "$W/stop-rss"
+( peak=0; while kill -0 "$CACHE_PID" 2>/dev/null && [ ! -f "$W/stop-rss" ]; do r=$(cache_rss); [ "$r" -gt "$peak" ] && peak=$r; echo "$peak" >"$W/cache-rss-peak"; sleep 0.5; done ) &
+RSS_SAMPLER=$!
+wrk -t2 -c200 -d"${DURATION}s" --timeout 60s "$CACHE/drivers/$SHA" >"$W/cache.txt"
+touch "$W/stop-rss"; wait "$RSS_SAMPLER" 2>/dev/null || true
+wrk -t2 -c200 -d"${DURATION}s" --timeout 60s "https://127.0.0.1:$NGINX_PORT/drivers/driver.bin" >"$W/nginx2.txt"
+CACHED=$(tps "$W/cache.txt"); THEIRS2=$(tps "$W/nginx2.txt")
+echo "cache: $(printf '%.0f' "$CACHED") MiB/s   nginx: $(printf '%.0f' "$THEIRS2") MiB/s   ratio: $(ratio "$CACHED" "$THEIRS2") (target >= 0.7)"
+echo "cache RSS: before ${CACHE_RSS_BEFORE} MiB, peak $(cat "$W/cache-rss-peak") MiB; upstream fetches: $(c "$CACHE/metrics" | awk '/^printplane_cache_upstream_fetches_total/ {print $2}') (target: 1)"
+grep -h "Non-2xx\|Socket errors" "$W/cache.txt" "$W/nginx2.txt" || true
 
 echo "== job ingest, batches of 100 records (${DURATION}s, 2 threads, 16 connections)"
 wrk -t2 -c16 -d"${DURATION}s" --timeout 30s -s "$W/ingest.lua" "$BASE/api/v1/agent/jobs" >"$W/ingest.txt"

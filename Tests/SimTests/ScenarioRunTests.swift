@@ -110,12 +110,15 @@ import Testing
         #expect(report.exitCode == .passed, "\(report.thresholds.filter { !$0.isSuccess }) \(report.notes)")
         let metrics = report.metrics
         #expect(metrics["agents.enrolled"] == 12)
-        // Every agent took the first driver from its cache, and each that converged the second.
+        // Every agent took the first driver from its cache, and the second came from it too for
+        // each agent that got it (at least those counted as converged: one may install it on
+        // a check-in that also failed something, which is not counted as converged).
+        let fromCache = metrics["driver.bytes_from_cache"] ?? 0
+        #expect(metrics["cache.bytes_served"] == fromCache, "what the caches sent is what the agents installed")
+        let secondDrivers = (fromCache - Double(12 * 256 * 1024)) / Double(512 * 1024)
         let converged = metrics["driver.converged_agents"] ?? 0
         #expect(converged > 0)
-        let installed = Double(12 * 256 * 1024) + converged * Double(512 * 1024)
-        #expect(metrics["driver.bytes_from_cache"] == installed)
-        #expect(metrics["cache.bytes_served"] == installed)
+        #expect(secondDrivers == secondDrivers.rounded() && secondDrivers >= converged && secondDrivers <= 12, "\(fromCache) bytes from the caches")
         // The caches together fetched each package once per site (2 sites).
         #expect(metrics["cache.upstream_bytes"] == Double(2 * (256 + 512) * 1024))
         #expect(report.notes.contains { $0.contains("LAN driver caches (2, one per site)") })
