@@ -88,6 +88,38 @@ import Testing
         }
     }
 
+    /// A login and the schedule at once: the second check-in waits for the first instead of
+    /// re-entering the actor, sending the old ETag and downloading the drivers a second time.
+    @Test func concurrentCheckInsRunOneAfterTheOther() async throws {
+        let server = RestartableServer()
+        try await server.start()
+        defer { Task { await server.stop() } }
+        try await withPrinters(count: 2) { _, endpoints in
+            let fleet = try await setUpFleet(server, endpoints: endpoints)
+            let disk = try await DiskAgent.make(caPEM: server.caPEM)
+            defer { Task { await disk.close() } }
+            try await disk.agent.enroll(serverURL: server.url, token: fleet.token, machine: testMachine)
+            async let first = disk.agent.checkIn(user: "alice", ipAddresses: ["127.0.0.1"])
+            async let second = disk.agent.checkIn(user: "alice", ipAddresses: ["127.0.0.1"])
+            let outcomes = await [first, second]
+            var applied = 0
+            var downloaded: Int64 = 0
+            for outcome in outcomes {
+                switch outcome {
+                case .applied(let changes, _):
+                    applied += 1
+                    downloaded += changes.driverBytes
+                case .unchanged:
+                    break
+                default:
+                    Issue.record("unexpected outcome \(outcome)")
+                }
+            }
+            #expect(applied == 1, "\(outcomes)")
+            #expect(downloaded == Int64(fleet.driverBytes.readableBytes), "the driver came down once")
+        }
+    }
+
     @Test func twentyJobsPrintedDuringAnOutageArriveExactlyOnce() async throws {
         let server = RestartableServer()
         try await server.start()

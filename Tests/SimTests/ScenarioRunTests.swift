@@ -278,10 +278,9 @@ import Testing
         let leftBehind = Set(after).subtracting(before).filter { $0.hasPrefix("pp-sim") }
         #expect(leftBehind.isEmpty, "left behind: \(leftBehind)")
     }
-}
 
-/// What the LAN caches save on the WAN, measured on the captured WAN link itself.
-@Suite(.serialized) struct CachedTopologyScenarioTests {
+    /// What the LAN caches save on the WAN, measured on the captured WAN link itself. In this
+    /// serialized suite, so no other namespace run overlaps the leftover check above.
     @Test func perSiteCachesCarryEachDriverAcrossTheWANOncePerSite() async throws {
         let directory = NSTemporaryDirectory() + "printplane-ns-cache-test-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

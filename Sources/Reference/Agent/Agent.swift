@@ -16,6 +16,11 @@ public actor Agent {
     /// Held jobs being printed or discarded now: a release that arrives through the long-poll
     /// and a check-in at once is acted on once.
     var releasesInFlight = Set<JobID>()
+    /// Check-ins run one at a time: the actor is re-entered at every `await`, and two check-ins
+    /// at once (a login and the schedule) would both send the old ETag, both get the plan and
+    /// both download its drivers. A second one waits here for the first (FIFO).
+    private var checkInRunning = false
+    private var checkInWaiters: [CheckedContinuation<Void, Never>] = []
 
     /// The largest document `print` accepts (it is held in memory while it is sent).
     public static let maximumDocumentBytes = 512 * 1024 * 1024
@@ -79,6 +84,25 @@ public actor Agent {
 
     /// Checks in once and applies the plan if there is a new one.
     public func checkIn(user: String?, ipAddresses: [String]) async -> CheckInOutcome {
+        if self.checkInRunning {
+            await withCheckedContinuation { self.checkInWaiters.append($0) }
+        } else {
+            self.checkInRunning = true
+        }
+        defer { self.endCheckIn() }
+        return await self.checkInNow(user: user, ipAddresses: ipAddresses)
+    }
+
+    /// Hands the turn to the next waiting check-in, if any.
+    private func endCheckIn() {
+        if self.checkInWaiters.isEmpty {
+            self.checkInRunning = false
+        } else {
+            self.checkInWaiters.removeFirst().resume()
+        }
+    }
+
+    private func checkInNow(user: String?, ipAddresses: [String]) async -> CheckInOutcome {
         guard let identity, let publicKey else { return .refused(reason: "not_enrolled", message: "the agent has no credential") }
         let request = CheckInRequest(
             user: user, ipAddresses: ipAddresses,
