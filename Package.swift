@@ -273,6 +273,7 @@ let package = Package(
         .testTarget(
             name: "FakePrinterTests",
             dependencies: [
+                "PrintplaneTestSupport",
                 "FakePrinter",
                 "PrintProtocols",
                 .product(name: "NIOCore", package: "swift-nio"),

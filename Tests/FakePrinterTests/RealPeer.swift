@@ -1,4 +1,5 @@
 import Foundation
+import PrintplaneTestSupport
 import Testing
 
 /// Runs real programs nobody here wrote (CUPS backends, ghostscript) for interop tests.
@@ -17,33 +18,16 @@ enum RealPeer {
         }
     }
 
-    /// Runs `path` with `arguments` and `environment`, killed after `timeout`. Waits through
-    /// `terminationHandler` and collects output in a file, so no thread of the (2-thread)
+    /// Runs `path` with `arguments` and `environment`, killed after `timeout`. Runs through
+    /// `Spawn` (posix_spawn, polled) and collects output in a file, so no thread of the (2-thread)
     /// cooperative pool is ever blocked on a child process.
     static func run(_ path: String, _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)) async throws -> Result {
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("printplane-peer-\(UUID().uuidString).log").path
         FileManager.default.createFile(atPath: outputPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        defer { try? output.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        process.arguments = ["--kill-after=5", String(timeout.components.seconds), path] + arguments
-        var env = ProcessInfo.processInfo.environment
-        env.merge(environment) { $1 }
-        process.environment = env
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
+        let status = try await Spawn.run(
+            "/usr/bin/timeout", ["--kill-after=5", String(timeout.components.seconds), path] + arguments, environment: environment,
+            stdoutPath: outputPath, stderrPath: outputPath)
         let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
         if status == 124 { Issue.record("\(path) \(arguments.joined(separator: " ")) did not finish within \(timeout)") }
         return Result(status: status, output: text)
