@@ -215,6 +215,7 @@ let package = Package(
         .testTarget(
             name: "PrintProtocolsTests",
             dependencies: [
+                "Sim",
                 "PrintProtocols",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
@@ -273,7 +274,7 @@ let package = Package(
         .testTarget(
             name: "FakePrinterTests",
             dependencies: [
-                "PrintplaneTestSupport",
+                "Sim",
                 "FakePrinter",
                 "PrintProtocols",
                 .product(name: "NIOCore", package: "swift-nio"),

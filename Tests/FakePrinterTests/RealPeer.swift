@@ -1,5 +1,5 @@
 import Foundation
-import PrintplaneTestSupport
+import Sim
 import Testing
 
 /// Runs real programs nobody here wrote (CUPS backends, ghostscript) for interop tests.

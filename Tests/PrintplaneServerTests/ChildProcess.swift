@@ -1,5 +1,5 @@
 import Foundation
-import PrintplaneTestSupport
+import Sim
 import Testing
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import Foundation
+import Sim
 import Testing
 
 /// Runs real peers (ldap-utils, slapd) with a hard timeout, so a hung tool fails the test

@@ -1,7 +1,7 @@
 import Foundation
 
-/// Runs a short-lived system command (`ip`, `sh`) and waits for it through
-/// `terminationHandler`, so no cooperative-pool thread ever blocks on a child.
+/// Runs a short-lived system command (`ip`, `sh`) through ``Spawn`` (posix_spawn, not
+/// Foundation's `Process`), so no cooperative-pool thread ever blocks on a child.
 /// Output goes to a temporary file, never a pipe that could fill and stall the child.
 public enum ChildProcess {
     /// What a finished command left behind.
@@ -19,23 +19,8 @@ public enum ChildProcess {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
         }
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        defer { try? handle.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        process.arguments = ["--kill-after=5", String(timeout), executable] + arguments
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
+        let status = try await Spawn.run(
+            "/usr/bin/timeout", ["--kill-after=5", String(timeout), executable] + arguments, stdoutPath: path, stderrPath: path)
         let text = String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
         return Output(status: status, output: text)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Sim
 import PrintProtocols
 import Testing
 
@@ -135,29 +136,9 @@ enum ProducerTool {
         let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("printplane-tool-\(UUID().uuidString).log").path
         FileManager.default.createFile(atPath: logPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: logPath) }
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        defer { try? log.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        process.arguments = ["--kill-after=5", String(timeout), path] + arguments
-        if let outputPath {
-            FileManager.default.createFile(atPath: outputPath, contents: nil)
-            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        } else {
-            process.standardOutput = log
-        }
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
-        if let handle = process.standardOutput as? FileHandle, outputPath != nil { try? handle.close() }
+        // posix_spawn, not Foundation's Process (its run() can crash on Swift 6.3.1: see Spawn).
+        let status = try await Spawn.run(
+            "/usr/bin/timeout", ["--kill-after=5", String(timeout), path] + arguments, stdoutPath: outputPath ?? logPath, stderrPath: logPath)
         let text = String(decoding: FileManager.default.contents(atPath: logPath) ?? Data(), as: UTF8.self)
         if status == 124 { Issue.record("\(path) \(arguments.joined(separator: " ")) did not finish within \(timeout) s") }
         return Result(status: status, output: text)

@@ -9,8 +9,8 @@ import Glibc
 /// Swift 6.3.1's `Process.run()` on Linux copies all 256 bytes of `d_name` for every entry
 /// of `/proc/self/fd`; when an entry ends glibc's readdir buffer next to an unmapped page it
 /// crashes the whole test process (SIGSEGV in memcpy; swift-corelibs-foundation PR #5472,
-/// fixed after 6.3.1). The suite runs hundreds of real peers, so the test runners that run
-/// a tool to completion use this instead. The child gets stdin from /dev/null, stdout and
+/// fixed after 6.3.1). The simulator's commands (`ip netns`, …) and the test suite's
+/// hundreds of real peers run to completion through this instead. The child gets stdin from /dev/null, stdout and
 /// stderr into files, no descriptor but those, and an empty signal mask (Swift's threads
 /// block SIGINT and SIGTERM, which a child would otherwise inherit). It is waited for by
 /// polling `waitpid(WNOHANG)`, so no thread is ever blocked on it.
