@@ -18,19 +18,13 @@ enum RealPeer {
         }
     }
 
-    /// Runs `path` with `arguments` and `environment`, killed after `timeout`. Runs through
-    /// `Spawn` (posix_spawn, polled) and collects output in a file, so no thread of the (2-thread)
+    /// Runs `path` with `arguments` and `environment`, killed after `timeout`, through the
+    /// simulator's `ChildProcess` (posix_spawn, polled, output in a file), so no thread of the (2-thread)
     /// cooperative pool is ever blocked on a child process.
     static func run(_ path: String, _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)) async throws -> Result {
-        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("printplane-peer-\(UUID().uuidString).log").path
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        let status = try await Spawn.run(
-            "/usr/bin/timeout", ["--kill-after=5", String(timeout.components.seconds), path] + arguments, environment: environment,
-            stdoutPath: outputPath, stderrPath: outputPath)
-        let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
-        if status == 124 { Issue.record("\(path) \(arguments.joined(separator: " ")) did not finish within \(timeout)") }
-        return Result(status: status, output: text)
+        let finished = try await Sim.ChildProcess.run(path, arguments, environment: environment, timeout: Int(timeout.components.seconds))
+        if finished.status == 124 { Issue.record("\(path) \(arguments.joined(separator: " ")) did not finish within \(timeout)") }
+        return Result(status: finished.status, output: finished.output)
     }
 
     /// Makes real documents with ghostscript: PostScript (ps2write), PDF (pdfwrite) and PCL (ljet4).

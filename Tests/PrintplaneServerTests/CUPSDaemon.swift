@@ -1,4 +1,5 @@
 import Foundation
+import PrintplaneTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -73,7 +74,7 @@ final class CUPSDaemon: @unchecked Sendable {
             process.standardError = output
             let exit = ExitFlag()
             process.terminationHandler = { _ in exit.set() }
-            try await ChildProcess.startWithSignalsUnblocked(process)
+            try await ExternalTool.startWithSignalsUnblocked(process)
             try? output.close()
             let daemon = CUPSDaemon(directory: directory, port: port, process: process, exit: exit)
             if try await daemon.waitUntilAnswering(timeout: .seconds(20)) { return daemon }

@@ -1,4 +1,5 @@
 import Foundation
+import PrintplaneTestSupport
 import PrintplaneCore
 import Testing
 
@@ -59,7 +60,7 @@ struct CacheCLITests {
             process.arguments = ["cache", "run", "--state-dir", work + "/cache", "--listen", "127.0.0.3:\(port)", "--log-level", "warning"]
             let exited = ExitFlag()
             process.terminationHandler = { exited.set(status: $0.terminationStatus) }
-            try await ChildProcess.startWithSignalsUnblocked(process)
+            try await ExternalTool.startWithSignalsUnblocked(process)
             defer { if process.isRunning { process.terminate() } }
             var healthy = ChildProcess.Result(status: -1, output: "")
             let deadline = ContinuousClock.now + .seconds(60)

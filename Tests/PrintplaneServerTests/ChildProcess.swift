@@ -7,8 +7,8 @@ import Glibc
 #endif
 
 /// Runs a real peer (curl, Chromium through Selenium) as a child process with a hard
-/// timeout. It runs through `Spawn` (posix_spawn, polled) and collects output in a file, so no
-/// thread of the (2-thread) cooperative pool is ever blocked on the child.
+/// timeout, through the simulator's `ChildProcess` (posix_spawn, polled, output in a file), so
+/// no thread of the (2-thread) cooperative pool is ever blocked on the child.
 enum ChildProcess {
     struct Result {
         var status: Int32
@@ -25,36 +25,9 @@ enum ChildProcess {
 
     /// Runs `path` with `arguments`, killed after `timeout`; stdout and stderr together.
     static func run(_ path: String, _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(120)) async throws -> Result {
-        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("printplane-child-\(UUID().uuidString).log").path
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        let status = try await Spawn.run(
-            "/usr/bin/timeout", ["--kill-after=5", String(timeout.components.seconds), path] + arguments, environment: environment,
-            stdoutPath: outputPath, stderrPath: outputPath)
-        let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
-        if status == 124 { Issue.record("\(path) did not finish within \(timeout)") }
-        return Result(status: status, output: text)
-    }
-
-    /// Starts a long-running `process` (a daemon a test talks to) from a fresh thread whose
-    /// signal mask is empty: Swift concurrency's threads block SIGINT and SIGTERM, and a
-    /// child inherits the spawning thread's mask, so a daemon started from a task would never
-    /// see the signal that stops it.
-    static func startWithSignalsUnblocked(_ process: Process) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let thread = Thread {
-                var empty = sigset_t()
-                sigemptyset(&empty)
-                pthread_sigmask(SIG_SETMASK, &empty, nil)
-                do {
-                    try process.run()
-                    continuation.resume()
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-            thread.start()
-        }
+        let finished = try await Sim.ChildProcess.run(path, arguments, environment: environment, timeout: Int(timeout.components.seconds))
+        if finished.status == 124 { Issue.record("\(path) did not finish within \(timeout)") }
+        return Result(status: finished.status, output: finished.output)
     }
 
     struct Failed: Error, CustomStringConvertible {

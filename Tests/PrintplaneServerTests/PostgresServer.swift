@@ -1,4 +1,5 @@
 import Foundation
+import PrintplaneTestSupport
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -103,7 +104,7 @@ final class PostgresServer: @unchecked Sendable {
                 in: self.directory, timeout: Self.lifetime, output: log)
             let exit = ExitFlag()
             process.terminationHandler = { _ in exit.set() }
-            try await ChildProcess.startWithSignalsUnblocked(process)
+            try await ExternalTool.startWithSignalsUnblocked(process)
             self.process = process
             self.exit = exit
             self.port = port

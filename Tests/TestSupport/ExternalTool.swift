@@ -2,6 +2,10 @@ import Foundation
 import Sim
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Runs real peers (ldap-utils, slapd) with a hard timeout, so a hung tool fails the test
 /// instead of hanging it. A missing tool fails loudly with the command that installs it.
 package enum ExternalTool {
@@ -23,6 +27,27 @@ package enum ExternalTool {
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         throw Missing(description: "\(tool) is not installed; install it with: apt-get install -y \(packages[tool] ?? tool) (or run scripts/bootstrap.sh)")
+    }
+
+    /// Starts a long-running `process` (a daemon a test talks to) from a fresh thread whose
+    /// signal mask is empty. Swift concurrency's threads (libdispatch workers) block SIGTERM,
+    /// and a spawned child inherits the mask of the thread that spawned it: a daemon started
+    /// from a task would never see the signal that stops it.
+    package static func startWithSignalsUnblocked(_ process: Process) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let thread = Thread {
+                var empty = sigset_t()
+                sigemptyset(&empty)
+                pthread_sigmask(SIG_SETMASK, &empty, nil)
+                do {
+                    try process.run()
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.start()
+        }
     }
 
     /// Runs `tool` with `arguments`, killed after `timeout` seconds.

@@ -82,7 +82,7 @@ package final class SlapdServer: @unchecked Sendable {
                 process.standardError = output
                 let server = SlapdServer(directory: directory, port: port, suffix: suffix, process: process)
                 process.terminationHandler = { [exit = server.exit] _ in exit.set() }
-                try await runWithSignalsUnblocked(process)
+                try await ExternalTool.startWithSignalsUnblocked(process)
                 try? output.close()
                 if try await server.waitUntilAccepting(timeout: .seconds(20)) { return server }
                 await server.stop(removeFiles: false)
@@ -113,26 +113,6 @@ package final class SlapdServer: @unchecked Sendable {
             Issue.record("slapd on port \(self.port) ignored SIGTERM and was killed")
         }
         if removeFiles { try? FileManager.default.removeItem(at: self.directory) }
-    }
-
-    /// Starts `process` from a fresh thread whose signal mask is empty. Swift concurrency's
-    /// threads (libdispatch workers) block SIGTERM, and a spawned child inherits the mask of the
-    /// thread that spawned it: a slapd started from a task would never see SIGTERM.
-    private static func runWithSignalsUnblocked(_ process: Process) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let thread = Thread {
-                var empty = sigset_t()
-                sigemptyset(&empty)
-                pthread_sigmask(SIG_SETMASK, &empty, nil)
-                do {
-                    try process.run()
-                    continuation.resume()
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-            thread.start()
-        }
     }
 
     /// Tries to connect every 50 ms; false if slapd exited or `timeout` passed.

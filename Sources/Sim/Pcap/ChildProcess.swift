@@ -12,15 +12,16 @@ public enum ChildProcess {
         public var output: String
     }
 
-    /// Runs `executable` with `arguments`, killed after `timeout` seconds (via coreutils `timeout`).
-    public static func run(_ executable: String, _ arguments: [String], timeout: Int = 30) async throws -> Output {
+    /// Runs `executable` with `arguments` (and `environment` added to this process's), killed
+    /// after `timeout` seconds (via coreutils `timeout`).
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Int = 30) async throws -> Output {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("printplane-cmd-\(UUID().uuidString).log").path
         guard FileManager.default.createFile(atPath: path, contents: nil) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
         }
         defer { try? FileManager.default.removeItem(atPath: path) }
         let status = try await Spawn.run(
-            "/usr/bin/timeout", ["--kill-after=5", String(timeout), executable] + arguments, stdoutPath: path, stderrPath: path)
+            "/usr/bin/timeout", ["--kill-after=5", String(timeout), executable] + arguments, environment: environment, stdoutPath: path, stderrPath: path)
         let text = String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
         return Output(status: status, output: text)
     }
